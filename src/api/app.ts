@@ -1,0 +1,115 @@
+/**
+ * The HTTP API as a Fastify instance: /v1/query and /v1/metadata (Hasura's {"type", "args"}), /rpc
+ * (JSON-RPC 2.0), /healthz and /v1/version. Transports only parse, authenticate and serialise; the
+ * operations module does the work.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { createSecretCheck } from './auth.js';
+import { ApiError, internalError } from './errors.js';
+import { handleRpc, parseErrorResponse } from './jsonRpc.js';
+import { parseJson, serializeResponse } from './json.js';
+import type { OperationContext } from './operations/context.js';
+import { runQuery } from './operations/index.js';
+
+export interface Health {
+  ok: boolean;
+  reason?: string;
+}
+
+export interface AppOptions {
+  ctx: OperationContext;
+  adminSecret: string | undefined;
+  bodyLimit: number;
+  version: string;
+  health(): Promise<Health>;
+  log: Logger;
+}
+
+/** What the body parser yields for malformed JSON, so each transport answers in its own format. */
+class MalformedJson {
+  constructor(readonly message: string) {}
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { ctx, log } = options;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // One line per request would drown the log at thousands of operations a second.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit,
+    return503OnClosing: true,
+  });
+
+  // Any content type is read as JSON (curl -d sends form encoding by default), without losing digits.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJson(body as string));
+    } catch (error) {
+      done(null, new MalformedJson(`invalid JSON: ${(error as Error).message}`));
+    }
+  });
+
+  const checkSecret = createSecretCheck(options.adminSecret);
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/healthz' || req.url.startsWith('/healthz?')) return;
+    const outcome = checkSecret(req.headers);
+    if (outcome === 'ok') return;
+    req.log.warn({ path: req.url, ip: req.ip, reason: `${outcome} admin secret` }, 'request refused');
+    const message =
+      outcome === 'missing' ? 'x-hasura-admin-secret/x-hasura-access-key required, but not found' : 'invalid x-hasura-admin-secret/x-hasura-access-key';
+    return sendError(reply, new ApiError('access-denied', message));
+  });
+
+  const hasura = async (body: unknown, reply: FastifyReply) => {
+    if (body instanceof MalformedJson) return sendError(reply, new ApiError('parse-failed', body.message));
+    if (body === undefined) return sendError(reply, new ApiError('parse-failed', 'the request body is empty'));
+    const result = await runQuery(ctx, body);
+    return reply.code(200).type('application/json').send(serializeResponse(result));
+  };
+  app.post('/v1/query', (req, reply) => hasura(req.body, reply));
+  app.post('/v1/metadata', (req, reply) => hasura(req.body, reply));
+
+  app.post('/rpc', async (req, reply) => {
+    const body = req.body;
+    const response =
+      body instanceof MalformedJson
+        ? parseErrorResponse(body.message)
+        : body === undefined
+          ? parseErrorResponse('the request body is empty')
+          : await handleRpc(ctx, body);
+    if (response === undefined) return reply.code(204).send();
+    return reply.code(200).type('application/json').send(serializeResponse(response));
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const health = await options.health();
+    if (health.ok) return reply.code(200).type('text/plain').send('OK');
+    return reply.code(503).type('application/json').send({ status: 'unhealthy', reason: health.reason });
+  });
+
+  app.get('/v1/version', async () => ({ version: options.version }));
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new ApiError('not-found', `resource does not exist: ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (error instanceof ApiError) return sendError(reply, error);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, new ApiError('parse-failed', `the request body is larger than ${options.bodyLimit} bytes`, '$', 413));
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, new ApiError('parse-failed', error.message, '$', error.statusCode));
+    }
+    req.log.error({ err: error, path: req.url }, 'request failed');
+    return sendError(reply, internalError());
+  });
+
+  return app;
+}
+
+function sendError(reply: FastifyReply, error: ApiError) {
+  return reply.code(error.httpStatus).type('application/json').send(JSON.stringify(error.toWire()));
+}

@@ -1,0 +1,56 @@
+/**
+ * API errors in Hasura's wire shape: {"path", "error", "code"}. Every failure an operation can meet
+ * is one of these; anything else is an internal error whose details stay in the log.
+ */
+
+/** Hasura's error codes, plus the transport's own (access-denied, not-found). */
+export type ErrorCode =
+  | 'parse-failed'
+  | 'not-exists'
+  | 'already-exists'
+  | 'not-supported'
+  | 'invalid-configuration'
+  | 'busy'
+  | 'access-denied'
+  | 'not-found'
+  | 'unexpected';
+
+export interface WireError {
+  path: string;
+  error: string;
+  code: ErrorCode;
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly path = '$',
+    readonly httpStatus = code === 'access-denied' ? 401 : code === 'not-found' ? 404 : code === 'unexpected' ? 500 : 400,
+  ) {
+    super(message);
+  }
+
+  /** The same error at another path (e.g. inside a bulk request). */
+  at(path: string): ApiError {
+    return new ApiError(this.code, this.message, path, this.httpStatus);
+  }
+
+  toWire(): WireError {
+    return { path: this.path, error: this.message, code: this.code };
+  }
+}
+
+/** Renders a JSON path the way Hasura does: $.args.insert.columns[0] */
+export function jsonPath(base: string, segments: readonly PropertyKey[]): string {
+  let out = base;
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (typeof s === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out += `.${s}`;
+    else out += `[${JSON.stringify(String(s))}]`;
+  }
+  return out;
+}
+
+export const internalError = () => new ApiError('unexpected', 'internal error: see the daemon log', '$', 500);

@@ -1,0 +1,40 @@
+/**
+ * JSON in and out of the API without losing a digit. Requests are parsed so that numbers a double
+ * cannot hold (bigints such as 50755254975729665) stay exact; responses may embed JSON text produced
+ * by PostgreSQL (event payloads) verbatim, never re-encoded.
+ */
+import { isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
+
+/** JSON text to embed as-is in a response (e.g. a payload rendered by PostgreSQL). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** Parses a request body; throws SyntaxError on malformed JSON. */
+export function parseJson(text: string): unknown {
+  return parse(text, null, (n) => (isSafeNumber(n) ? Number(n) : new LosslessNumber(n)));
+}
+
+/** Serialises a value parsed by parseJson back to JSON text, unsafe numbers digit for digit. */
+export function stringifyParsed(value: unknown): string {
+  return stringify(value) ?? 'null';
+}
+
+export function isLossless(value: unknown): value is LosslessNumber {
+  return value instanceof LosslessNumber;
+}
+
+/**
+ * Serialises a response; RawJson values are spliced in verbatim. JSON.stringify escapes every control
+ * character inside strings, so a bare NUL never occurs in its output and can delimit the markers.
+ */
+export function serializeResponse(value: unknown): string {
+  const raws: string[] = [];
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof RawJson) return `\u0000${raws.push(v.text) - 1}\u0000`;
+    if (v instanceof LosslessNumber) return `\u0000${raws.push(v.value) - 1}\u0000`;
+    return v;
+  });
+  if (raws.length === 0) return text;
+  return text.replace(/"\u0000(\d+)\u0000"/g, (_m, i: string) => raws[Number(i)]!);
+}

@@ -1,0 +1,116 @@
+/**
+ * The operations, by name. Both transports call runQuery (Hasura's {"type", "args"}, bulk included) or
+ * runOperation (JSON-RPC); nothing else decides what an operation does.
+ */
+import type { z } from 'zod';
+import { ApiError } from '../errors.js';
+import {
+  createEventTriggerArgs,
+  deleteEventTriggerArgs,
+  describe,
+  getEventByIdArgs,
+  getEventInvocationLogsArgs,
+  getEventLogsArgs,
+  invokeEventTriggerArgs,
+  parseArgsWith,
+  redeliverEventArgs,
+} from '../schemas.js';
+import type { OperationContext, Tx } from './context.js';
+import {
+  getEventById,
+  getEventInvocationLogs,
+  getEventLogs,
+  invokeEventTrigger,
+  redeliverEvent,
+} from './events.js';
+import { inTransaction } from './transaction.js';
+import { createEventTrigger, deleteEventTrigger } from './triggers.js';
+
+interface Operation<S extends z.ZodType = z.ZodType> {
+  args: S;
+  run(ctx: OperationContext, tx: Tx, args: z.output<S>): Promise<unknown>;
+}
+
+const op = <S extends z.ZodType>(args: S, run: Operation<S>['run']): Operation => ({ args, run } as Operation);
+
+/** Operation names as in the spec; Hasura 2's pg_-prefixed names are accepted for each. */
+export const OPERATIONS: Record<string, Operation> = {
+  create_event_trigger: op(createEventTriggerArgs, createEventTrigger),
+  delete_event_trigger: op(deleteEventTriggerArgs, deleteEventTrigger),
+  redeliver_event: op(redeliverEventArgs, redeliverEvent),
+  invoke_event_trigger: op(invokeEventTriggerArgs, invokeEventTrigger),
+  get_event_logs: op(getEventLogsArgs, getEventLogs),
+  get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
+  get_event_by_id: op(getEventByIdArgs, getEventById),
+};
+
+export function findOperation(type: string): Operation | undefined {
+  const name = type.startsWith('pg_') ? type.slice(3) : type;
+  return Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
+}
+
+interface Prepared {
+  operation: Operation;
+  args: unknown;
+}
+
+/** Validates one {"type", "args"} request without touching the database. */
+function prepare(ctx: OperationContext, request: unknown, path: string): Prepared {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+    throw new ApiError('parse-failed', `expected an object, got ${describe(request)}`, path);
+  }
+  const { type, args, ...rest } = request as Record<string, unknown>;
+  const extra = Object.keys(rest).filter((k) => k !== 'version' && k !== 'resource_version');
+  if (extra.length) throw new ApiError('parse-failed', `unexpected key "${extra[0]}"`, path);
+  if (type === undefined) throw new ApiError('parse-failed', 'key "type" not found', path);
+  if (typeof type !== 'string') throw new ApiError('parse-failed', `expected a string, got ${describe(type)}`, `${path}.type`);
+  const operation = findOperation(type);
+  if (!operation) throw new ApiError('parse-failed', `unknown operation type "${type}"`, `${path}.type`);
+  const parsed = parseArgsWith(operation.args, args, `${path}.args`) as { source?: string };
+  if (parsed.source !== undefined && parsed.source !== ctx.sourceName) {
+    throw new ApiError('not-exists', `source "${parsed.source}" does not exist`, `${path}.args.source`);
+  }
+  return { operation, args: parsed };
+}
+
+/** Runs one operation's validated args, re-rooting error paths at `path`. */
+async function execute(ctx: OperationContext, tx: Tx, p: Prepared, path: string): Promise<unknown> {
+  try {
+    return await p.operation.run(ctx, tx, p.args);
+  } catch (error) {
+    if (error instanceof ApiError && path !== '$') throw error.at(error.path.replace(/^\$/, path));
+    throw error;
+  }
+}
+
+/**
+ * Runs a Hasura-style request: {"type", "args"}, or {"type": "bulk", "args": [...]}. A bulk request runs
+ * in one transaction: all of it happens, or none.
+ */
+export async function runQuery(ctx: OperationContext, body: unknown): Promise<unknown> {
+  const isBulk = body !== null && typeof body === 'object' && (body as { type?: unknown }).type === 'bulk';
+  if (!isBulk) {
+    const prepared = prepare(ctx, body, '$');
+    return inTransaction(ctx, (tx) => execute(ctx, tx, prepared, '$'));
+  }
+  const { args, ...rest } = body as { args?: unknown };
+  const extra = Object.keys(rest).filter((k) => k !== 'type' && k !== 'version' && k !== 'resource_version');
+  if (extra.length) throw new ApiError('parse-failed', `unexpected key "${extra[0]}"`, '$');
+  if (!Array.isArray(args)) throw new ApiError('parse-failed', `expected an array, got ${describe(args)}`, '$.args');
+  const prepared = args.map((request, i) => {
+    if ((request as { type?: unknown } | null)?.type === 'bulk') {
+      throw new ApiError('not-supported', 'a bulk request cannot contain another bulk request', `$.args[${i}].type`);
+    }
+    return prepare(ctx, request, `$.args[${i}]`);
+  });
+  return inTransaction(ctx, async (tx) => {
+    const results: unknown[] = [];
+    for (const [i, p] of prepared.entries()) results.push(await execute(ctx, tx, p, `$.args[${i}]`));
+    return results;
+  });
+}
+
+/** Runs one operation by name with its args (the JSON-RPC transport). */
+export async function runOperation(ctx: OperationContext, method: string, params: unknown): Promise<unknown> {
+  return runQuery(ctx, { type: method, args: params });
+}

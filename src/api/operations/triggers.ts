@@ -1,0 +1,86 @@
+/** create_event_trigger and delete_event_trigger: catalog changes, each in one transaction. */
+import {
+  OPERATIONS,
+  definitionFromArgs,
+  missingEnvironment,
+  type TriggerDefinition,
+} from '../../catalog/definition.js';
+import { checkAgainstLiveSchema } from '../../catalog/liveSchema.js';
+import { ApiError } from '../errors.js';
+import type { CreateEventTriggerArgs, DeleteEventTriggerArgs } from '../schemas.js';
+import type { ChannelCommand } from '../../catalog/channel.js';
+import type { OperationContext, Tx } from './context.js';
+
+export const SUCCESS = { message: 'success' } as const;
+
+export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: CreateEventTriggerArgs) {
+  const def = definitionFromArgs(args);
+  const { client } = tx;
+  const sql = ctx.sql.triggers;
+
+  const [problem] = missingEnvironment(def, ctx.env);
+  if (problem) throw new ApiError('invalid-configuration', problem.message, `$.args.${problem.path}`);
+  const hasOperation = OPERATIONS.some((op) => def[op] !== undefined);
+  if (!hasOperation && def.enable_manual === false) {
+    throw new ApiError(
+      'invalid-configuration',
+      'the trigger has no insert, update or delete and enable_manual is false: it could never fire',
+      '$.args',
+    );
+  }
+
+  await client.query({ ...sql.lockCatalog, values: [ctx.schema] });
+  const existing = await client.query({ ...sql.getForUpdate, values: [def.name] });
+  if (existing.rowCount && !args.replace) {
+    throw new ApiError('already-exists', `event trigger "${def.name}" already exists`, '$.args.name');
+  }
+  const table = await checkAgainstLiveSchema(client, sql, ctx.schema, def);
+
+  // Replace is atomic: the old capture goes and the new one comes in the same transaction.
+  if (existing.rowCount) await client.query({ ...sql.dropCapture, values: [def.name] });
+  for (const op of OPERATIONS) {
+    const spec = def[op];
+    if (!spec) continue;
+    const listen = spec.columns === '*' ? null : spec.columns;
+    const payload = spec.payload === undefined || spec.payload === '*' ? null : spec.payload;
+    await client.query({
+      ...sql.installCapture,
+      values: [def.name, table.oid, op.toUpperCase(), listen, payload, ctx.channel, def.trigger_on_replication],
+    });
+  }
+  const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def)];
+  await client.query({ ...(existing.rowCount ? sql.replace : sql.insert), values });
+  await announceChange(ctx, tx, def.name);
+  return SUCCESS;
+}
+
+export async function deleteEventTrigger(ctx: OperationContext, tx: Tx, args: DeleteEventTriggerArgs) {
+  const { client } = tx;
+  const sql = ctx.sql.triggers;
+  await client.query({ ...sql.lockCatalog, values: [ctx.schema] });
+  const existing = await client.query({ ...sql.getForUpdate, values: [args.name] });
+  if (!existing.rowCount) throw new ApiError('not-exists', `event trigger "${args.name}" does not exist`, '$.args.name');
+  // The SQL triggers, the definition and the pending events go together, or not at all.
+  await client.query({ ...sql.dropCapture, values: [args.name] });
+  await client.query({ ...sql.delete, values: [args.name] });
+  await client.query({ ...sql.archiveEvents, values: [args.name] });
+  await announceChange(ctx, tx, args.name);
+  return SUCCESS;
+}
+
+/** Reads a stored definition, or throws not-exists. */
+export async function loadDefinition(ctx: OperationContext, tx: Tx, name: string) {
+  const found = await tx.client.query<{ id: string; definition: TriggerDefinition }>({
+    ...ctx.sql.triggers.get,
+    values: [name],
+  });
+  const row = found.rows[0];
+  if (!row) throw new ApiError('not-exists', `event trigger "${name}" does not exist`, '$.args.name');
+  return row;
+}
+
+/** Tells every daemon (this one included) on commit that a trigger changed. */
+async function announceChange(ctx: OperationContext, tx: Tx, name: string) {
+  const command: ChannelCommand = { kind: 'triggers-changed', name };
+  await tx.client.query({ ...ctx.sql.triggers.notify, values: [ctx.channel, JSON.stringify(command)] });
+}

@@ -1,0 +1,207 @@
+/**
+ * The shape of every operation's args, as in the Hasura spec. Validation and TypeScript types come from
+ * these schemas; unknown keys are refused. What needs the live database (does the table exist?) is
+ * checked by the operations themselves.
+ */
+import { z } from 'zod';
+import { ApiError, jsonPath } from './errors.js';
+import { isLossless } from './json.js';
+
+export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
+export const TRIGGER_NAME_MAX = 42;
+
+const triggerName = z
+  .string()
+  .min(1, 'trigger name must not be empty')
+  .max(TRIGGER_NAME_MAX, `trigger name must be at most ${TRIGGER_NAME_MAX} characters`)
+  .regex(
+    TRIGGER_NAME_PATTERN,
+    'trigger name must start with a letter and contain only letters, digits, "_" and "-"',
+  );
+
+const identifier = z.string().min(1, 'must not be empty').max(63, 'must be at most 63 bytes').refine(
+  (s) => Buffer.byteLength(s) <= 63 && !s.includes('\u0000'),
+  'must be at most 63 bytes, without NUL characters',
+);
+
+/** Hasura's QualifiedTable: {"schema", "name"}, or a bare name in schema public. */
+const qualifiedTable = z.union(
+  [
+    z.strictObject({ schema: identifier.default('public'), name: identifier }),
+    identifier.transform((name) => ({ schema: 'public', name })),
+  ],
+  { error: 'expected a table name or {"schema": ..., "name": ...}' },
+);
+
+const columnList = z.union([z.literal('*'), z.array(identifier).min(1, 'the list of columns must not be empty')], {
+  error: 'expected "*" or a list of column names',
+});
+
+const operationSpec = z.strictObject({
+  columns: columnList,
+  payload: columnList.optional(),
+});
+
+const header = z.union(
+  [
+    z.strictObject({ name: z.string(), value: z.string() }),
+    z.strictObject({ name: z.string(), value_from_env: z.string().min(1) }),
+  ],
+  { error: 'a header is {"name", "value"} or {"name", "value_from_env"}' },
+).superRefine((h, ctx) => {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h.name)) {
+    ctx.addIssue({ code: 'custom', message: `"${h.name}" is not a valid HTTP header name`, path: ['name'] });
+  }
+  if ('value' in h && /[\r\n\u0000]/.test(h.value)) {
+    ctx.addIssue({ code: 'custom', message: 'header values must not contain CR, LF or NUL', path: ['value'] });
+  }
+});
+
+const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must not be negative');
+
+const retryConf = z.strictObject({
+  num_retries: nonNegativeInt.max(1_000_000).default(0),
+  interval_sec: nonNegativeInt.max(31_536_000).default(10),
+  timeout_sec: z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60),
+});
+
+const webhookUrl = z.string().refine((s) => {
+  try {
+    const url = new URL(s);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'webhook must be an absolute http:// or https:// URL');
+
+/** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
+const UNSUPPORTED_KEYS = ['request_transform', 'response_transform', 'cleanup_config'] as const;
+
+export const createEventTriggerArgs = z
+  .strictObject({
+    name: triggerName,
+    table: qualifiedTable,
+    webhook: webhookUrl.optional(),
+    webhook_from_env: z.string().min(1, 'must not be empty').optional(),
+    insert: operationSpec.optional(),
+    update: operationSpec.optional(),
+    delete: operationSpec.optional(),
+    headers: z.array(header).default([]),
+    retry_conf: retryConf.default({ num_retries: 0, interval_sec: 10, timeout_sec: 60 }),
+    replace: z.boolean().default(false),
+    enable_manual: z.boolean().optional(),
+    trigger_on_replication: z.boolean().default(false),
+    source: z.string().optional(),
+    request_transform: z.unknown().optional(),
+    response_transform: z.unknown().optional(),
+    cleanup_config: z.unknown().optional(),
+  })
+  .superRefine((a, ctx) => {
+    if ((a.webhook === undefined) === (a.webhook_from_env === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'exactly one of "webhook" and "webhook_from_env" is required', path: [] });
+    }
+    const names = new Set<string>();
+    a.headers.forEach((h, i) => {
+      const lower = h.name.toLowerCase();
+      if (names.has(lower)) ctx.addIssue({ code: 'custom', message: `duplicate header "${h.name}"`, path: ['headers', i] });
+      names.add(lower);
+    });
+  });
+export type CreateEventTriggerArgs = z.infer<typeof createEventTriggerArgs>;
+
+export const deleteEventTriggerArgs = z.strictObject({ name: triggerName, source: z.string().optional() });
+export type DeleteEventTriggerArgs = z.infer<typeof deleteEventTriggerArgs>;
+
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
+
+export const redeliverEventArgs = z.strictObject({ event_id: uuid, source: z.string().optional() });
+export type RedeliverEventArgs = z.infer<typeof redeliverEventArgs>;
+
+export const invokeEventTriggerArgs = z.strictObject({
+  name: triggerName,
+  payload: z.unknown().refine((p) => p !== undefined, { message: 'key "payload" not found', abort: true }),
+  source: z.string().optional(),
+});
+export type InvokeEventTriggerArgs = z.infer<typeof invokeEventTriggerArgs>;
+
+const pageLimit = z.number().int('must be a whole number').min(0, 'must not be negative').max(100_000);
+const pageOffset = z.number().int('must be a whole number').min(0, 'must not be negative');
+
+export const getEventLogsArgs = z.strictObject({
+  name: triggerName,
+  status: z.enum(['pending', 'processed', 'all']).default('all'),
+  limit: pageLimit.default(100),
+  offset: pageOffset.default(0),
+  source: z.string().optional(),
+});
+export type GetEventLogsArgs = z.infer<typeof getEventLogsArgs>;
+
+export const getEventInvocationLogsArgs = z.strictObject({
+  name: triggerName,
+  limit: pageLimit.default(100),
+  offset: pageOffset.default(0),
+  source: z.string().optional(),
+});
+export type GetEventInvocationLogsArgs = z.infer<typeof getEventInvocationLogsArgs>;
+
+export const getEventByIdArgs = z.strictObject({
+  event_id: uuid,
+  invocation_log_limit: pageLimit.default(100),
+  invocation_log_offset: pageOffset.default(0),
+  source: z.string().optional(),
+});
+export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
+
+/** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
+export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {
+  if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
+    throw new ApiError('parse-failed', `expected an object, got ${describe(args)}`, path);
+  }
+  const result = schema.safeParse(args ?? {}, { reportInput: true });
+  if (result.success) {
+    const unsupported = UNSUPPORTED_KEYS.find((k) => (result.data as Record<string, unknown>)[k] !== undefined);
+    if (unsupported) {
+      throw new ApiError('not-supported', `"${unsupported}" is not supported by pg-event-triggers`, `${path}.${unsupported}`);
+    }
+    return result.data;
+  }
+  throw issueToError(result.error.issues[0]!, path);
+}
+
+function issueToError(issue: z.core.$ZodIssue, base: string): ApiError {
+  const segments = issue.path;
+  if (issue.code === 'invalid_type' && issue.input === undefined && segments.length > 0) {
+    const key = segments.at(-1);
+    return new ApiError('parse-failed', `key "${String(key)}" not found`, jsonPath(base, segments.slice(0, -1)));
+  }
+  if (issue.code === 'invalid_type') {
+    const expected = issue.expected === 'int' ? 'a whole number' : articled(issue.expected);
+    return new ApiError('parse-failed', `expected ${expected}, got ${describe(issue.input)}`, jsonPath(base, segments));
+  }
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    return new ApiError('parse-failed', `unexpected key${issue.keys.length > 1 ? 's' : ''} ${keys}`, jsonPath(base, segments));
+  }
+  if (issue.code === 'invalid_value') {
+    const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
+    return new ApiError('parse-failed', `expected one of ${allowed}`, jsonPath(base, segments));
+  }
+  return new ApiError('parse-failed', issue.message, jsonPath(base, segments));
+}
+
+function articled(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** Names a JSON value's type the way an error message should. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (isLossless(value)) return 'a number too large';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number') return 'a number';
+  if (typeof value === 'boolean') return 'a boolean';
+  return typeof value;
+}

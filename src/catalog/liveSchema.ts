@@ -1,0 +1,55 @@
+/** Checks a trigger definition against the live database: the table and every named column exist. */
+import type pg from 'pg';
+import { ApiError } from '../api/errors.js';
+import type { triggerStatements } from '../sql/triggerStatements.js';
+import { OPERATIONS, type TriggerDefinition } from './definition.js';
+
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+/** Ordinary and partitioned tables; row triggers on views or foreign tables are not supported. */
+const CAPTURABLE_KINDS = new Set(['r', 'p']);
+
+export interface LiveTable {
+  /** pg_class oid, as a string (oids exceed int4). */
+  oid: string;
+  columns: Set<string>;
+}
+
+/** Resolves the definition's table and checks its columns; throws ApiError with the arg's path. */
+export async function checkAgainstLiveSchema(
+  client: pg.PoolClient,
+  sql: ReturnType<typeof triggerStatements>,
+  catalogSchema: string,
+  def: TriggerDefinition,
+): Promise<LiveTable> {
+  const { schema, name } = def.table;
+  const qualified = `${schema}.${name}`;
+  if (schema === catalogSchema || SYSTEM_SCHEMAS.has(schema) || schema.startsWith('pg_temp')) {
+    throw new ApiError('not-supported', `event triggers cannot be created on tables in schema "${schema}"`, '$.args.table');
+  }
+  const found = await client.query<{ oid: string; relkind: string }>({ ...sql.findTable, values: [schema, name] });
+  const table = found.rows[0];
+  if (!table) throw new ApiError('not-exists', `table "${qualified}" does not exist`, '$.args.table');
+  if (!CAPTURABLE_KINDS.has(table.relkind)) {
+    throw new ApiError('not-supported', `"${qualified}" is not a table (event triggers need a table)`, '$.args.table');
+  }
+  const cols = await client.query<{ attname: string }>({ ...sql.tableColumns, values: [table.oid] });
+  const columns = new Set(cols.rows.map((r) => r.attname));
+  for (const op of OPERATIONS) {
+    const spec = def[op];
+    if (!spec) continue;
+    for (const key of ['columns', 'payload'] as const) {
+      const list = spec[key];
+      if (!Array.isArray(list)) continue;
+      list.forEach((column, i) => {
+        if (!columns.has(column)) {
+          throw new ApiError(
+            'not-exists',
+            `column "${column}" does not exist in table "${qualified}"`,
+            `$.args.${op}.${key}[${i}]`,
+          );
+        }
+      });
+    }
+  }
+  return { oid: table.oid, columns };
+}

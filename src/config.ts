@@ -1,0 +1,221 @@
+/**
+ * Configuration: one table of settings, read from the environment and from flags (flags win),
+ * validated once. `--help` is generated from the same table, so it can never drift.
+ */
+import { parseArgs } from 'node:util';
+
+/** Thrown for any invalid setting; the CLI prints its message on one line and exits with code 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Kind = 'string' | 'integer' | 'boolean' | 'identifier' | 'url';
+
+interface Setting<K extends string> {
+  key: K;
+  /** Environment variables, first wins; Hasura's names are accepted as fallbacks to ease migration. */
+  env: string[];
+  flag: string;
+  kind: Kind;
+  default?: string | number | boolean;
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+const SETTINGS = [
+  { key: 'databaseUrl', env: ['DATABASE_URL', 'HASURA_GRAPHQL_DATABASE_URL'], flag: 'database-url', kind: 'url',
+    help: 'PostgreSQL connection URL. When absent, `start` boots an embedded PostgreSQL.' },
+  { key: 'port', env: ['PORT', 'HASURA_GRAPHQL_SERVER_PORT'], flag: 'port', kind: 'integer', default: 8080, min: 0, max: 65535,
+    help: 'HTTP port of the API.' },
+  { key: 'host', env: ['HOST', 'HASURA_GRAPHQL_SERVER_HOST'], flag: 'host', kind: 'string',
+    help: 'Interface to listen on. Default 0.0.0.0 when ADMIN_SECRET is set, else 127.0.0.1 (and only loopback is allowed).' },
+  { key: 'adminSecret', env: ['ADMIN_SECRET', 'HASURA_GRAPHQL_ADMIN_SECRET'], flag: 'admin-secret', kind: 'string',
+    help: 'Secret required in X-Hasura-Admin-Secret (or Authorization: Bearer) on every API call but /healthz.' },
+  { key: 'schema', env: ['EVENT_TRIGGERS_SCHEMA'], flag: 'schema', kind: 'identifier', default: 'event_triggers',
+    help: "PostgreSQL schema that holds the daemon's catalog, event log and capture functions." },
+  { key: 'sourceName', env: ['SOURCE_NAME'], flag: 'source-name', kind: 'string', default: 'default',
+    help: 'Name this database answers to in the "source" arg of pg_* operations.' },
+  { key: 'httpPoolSize', env: ['EVENTS_HTTP_POOL_SIZE', 'HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE'], flag: 'http-pool-size', kind: 'integer',
+    default: 100, min: 1, max: 10_000, help: 'Most webhook requests in flight at once.' },
+  { key: 'fetchBatchSize', env: ['EVENTS_FETCH_BATCH_SIZE', 'HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE'], flag: 'fetch-batch-size',
+    kind: 'integer', default: 100, min: 1, max: 10_000, help: 'Most events claimed by one fetch.' },
+  { key: 'pollIntervalMs', env: ['EVENTS_FETCH_INTERVAL', 'HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL'], flag: 'poll-interval-ms',
+    kind: 'integer', default: 1000, min: 10, max: 3_600_000,
+    help: 'Fallback poll interval (ms) when no NOTIFY arrives; NOTIFY wakes the daemon at once.' },
+  { key: 'heartbeatTimeoutMs', env: ['HEARTBEAT_TIMEOUT_MS'], flag: 'heartbeat-timeout-ms', kind: 'integer', default: 30_000,
+    min: 500, max: 3_600_000, help: "After this long without a heartbeat, another daemon takes over an instance's events." },
+  { key: 'drainTimeoutMs', env: ['DRAIN_TIMEOUT_MS'], flag: 'drain-timeout-ms', kind: 'integer', default: 10_000, min: 0,
+    max: 3_600_000, help: 'On SIGTERM/SIGINT, how long in-flight deliveries may finish before they are abandoned.' },
+  { key: 'dbPoolSize', env: ['DB_POOL_SIZE'], flag: 'db-pool-size', kind: 'integer', default: 10, min: 2, max: 1000,
+    help: 'PostgreSQL connections in the pool (plus one for LISTEN and one for presence).' },
+  { key: 'maxWaitingEvents', env: ['MAX_WAITING_EVENTS'], flag: 'max-waiting-events', kind: 'integer', default: 10_000, min: 0,
+    max: 10_000_000, help: 'Events kept in memory while they wait for a retry; beyond this they are parked in the database.' },
+  { key: 'responseBodyLimit', env: ['RESPONSE_BODY_LIMIT'], flag: 'response-body-limit', kind: 'integer', default: 65_536,
+    min: 0, max: 16_777_216, help: 'Bytes of each webhook response body kept in the invocation log.' },
+  { key: 'invocationLogs', env: ['INVOCATION_LOGS'], flag: 'invocation-logs', kind: 'boolean', default: true,
+    help: 'Write one invocation log row per delivery attempt.' },
+  { key: 'bodyLimit', env: ['API_BODY_LIMIT'], flag: 'api-body-limit', kind: 'integer', default: 1_048_576, min: 1024,
+    max: 104_857_600, help: 'Largest API request body in bytes; larger ones get 413.' },
+  { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
+    help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
+  { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
+    help: 'Data folder of the embedded PostgreSQL (used only without DATABASE_URL).' },
+  { key: 'embeddedPort', env: ['EMBEDDED_PG_PORT'], flag: 'embedded-pg-port', kind: 'integer', default: 54329, min: 1, max: 65535,
+    help: 'Port of the embedded PostgreSQL (used only without DATABASE_URL).' },
+  { key: 'logLevel', env: ['LOG_LEVEL'], flag: 'log-level', kind: 'string', default: 'info',
+    help: 'One of fatal, error, warn, info, debug, trace, silent.' },
+] as const satisfies readonly Setting<string>[];
+
+type SettingKey = (typeof SETTINGS)[number]['key'];
+
+export interface Config {
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  adminSecret: string | undefined;
+  schema: string;
+  sourceName: string;
+  httpPoolSize: number;
+  fetchBatchSize: number;
+  pollIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  drainTimeoutMs: number;
+  dbPoolSize: number;
+  maxWaitingEvents: number;
+  responseBodyLimit: number;
+  invocationLogs: boolean;
+  bodyLimit: number;
+  /** Inspector relay port, or undefined when inspection is off. */
+  inspect: number | undefined;
+  dataDir: string;
+  embeddedPort: number;
+  logLevel: string;
+}
+
+export const DEFAULT_INSPECT_PORT = 8081;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface ParsedCommandLine {
+  command: string | undefined;
+  help: boolean;
+  version: boolean;
+  config: Config;
+}
+
+/** Parses argv (without node and script) and the environment into a validated Config. */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
+  // `--inspect` may stand alone; give it the default port so parseArgs sees a value.
+  const args = argv.flatMap((arg, i) =>
+    arg === '--inspect' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-'))
+      ? ['--inspect', String(DEFAULT_INSPECT_PORT)]
+      : [arg],
+  );
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split('\n')[0]);
+  }
+  if (parsed.positionals.length > 1) throw new ConfigError(`unexpected argument "${parsed.positionals[1]}"`);
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  return {
+    command: parsed.positionals[0],
+    help: values.help === true,
+    version: values.version === true,
+    config: resolveConfig((s) => values[s.flag] as string | undefined, env),
+  };
+}
+
+/** Builds a Config from flag values (by setting) and the environment; throws ConfigError naming the setting. */
+export function resolveConfig(
+  flagValue: (s: Setting<SettingKey>) => string | undefined,
+  env: NodeJS.ProcessEnv,
+): Config {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS as readonly Setting<SettingKey>[]) {
+    const fromFlag = flagValue(s);
+    const envName = s.env.find((name) => env[name] !== undefined && env[name] !== '');
+    const raw = fromFlag ?? (envName === undefined ? undefined : env[envName]);
+    const label = fromFlag !== undefined ? `--${s.flag}` : envName ?? `--${s.flag}`;
+    out[s.key] = raw === undefined ? s.default : convert(s, raw, label);
+  }
+  const config = out as unknown as Config;
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
+  }
+  if (config.host === undefined) {
+    config.host = config.adminSecret ? '0.0.0.0' : '127.0.0.1';
+  } else if (!config.adminSecret && !LOOPBACK.has(config.host)) {
+    throw new ConfigError(`HOST=${config.host} exposes the API beyond this machine: set ADMIN_SECRET, or use 127.0.0.1`);
+  }
+  if (config.schema.length > 40) throw new ConfigError('EVENT_TRIGGERS_SCHEMA must be at most 40 characters');
+  return config;
+}
+
+function convert(s: Setting<SettingKey>, raw: string, label: string): unknown {
+  switch (s.kind) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${label} must be a whole number, got "${raw}"`);
+      const n = Number(raw);
+      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
+        throw new ConfigError(`${label} must be between ${s.min} and ${s.max}, got ${n}`);
+      }
+      return n;
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      throw new ConfigError(`${label} must be true or false, got "${raw}"`);
+    }
+    case 'identifier':
+      if (!/^[a-z_][a-z0-9_]*$/.test(raw)) {
+        throw new ConfigError(`${label} must be a lower-case SQL identifier (letters, digits, _), got "${raw}"`);
+      }
+      return raw;
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new ConfigError(`${label} is not a valid URL`);
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        throw new ConfigError(`${label} must start with postgres:// or postgresql://`);
+      }
+      return raw;
+    }
+    default:
+      return raw;
+  }
+}
+
+/** The text of `pg-event-triggers --help`, generated from the settings table. */
+export function helpText(): string {
+  const lines = [
+    'Usage: pg-event-triggers <command> [options]',
+    '',
+    'Turns INSERT, UPDATE and DELETE on PostgreSQL tables into webhook calls (Hasura-compatible event triggers).',
+    '',
+    'Commands:',
+    '  start      Run the daemon: migrate the catalog, deliver events, serve the API.',
+    '  migrate    Create or upgrade the catalog schema, then exit.',
+    '',
+    'Options (flags win over environment variables):',
+  ];
+  for (const s of SETTINGS as readonly Setting<SettingKey>[]) {
+    const dflt = s.default === undefined ? '' : ` (default: ${s.default})`;
+    lines.push(`  --${s.flag} <value>`.padEnd(34) + `${s.env.join(', ')}`);
+    lines.push(`      ${s.help}${dflt}`);
+  }
+  lines.push('  -h, --help                      Show this help.', '  -v, --version                   Show the version.');
+  lines.push('', 'Invalid settings print one line naming the setting and exit with code 2.');
+  return lines.join('\n');
+}

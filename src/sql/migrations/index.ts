@@ -1,0 +1,14 @@
+/**
+ * The catalog's migrations, applied forward-only and in order. Never edit a released migration:
+ * add the next number instead.
+ */
+import { catalogMigration } from './0001_catalog.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** SQL with the :SCHEMA (quoted identifier) and :SCHEMA_NAME (inside a literal) placeholders. */
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [{ version: 1, name: 'catalog', sql: catalogMigration }];

@@ -1,0 +1,33 @@
+/** Statements that read and write trigger definitions and install their capture. */
+import { statements } from './schemaText.js';
+
+export const triggerStatements = (schema: string) =>
+  statements('triggers', schema, {
+    /** Serialises catalog changes of one catalog across every daemon, until the transaction ends. */
+    lockCatalog: `select pg_advisory_xact_lock(hashtext('pg-event-triggers:catalog:' || $1))`,
+    findTable: `
+      select c.oid::int8 as oid, c.relkind
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relname = $2`,
+    tableColumns: `
+      select attname from pg_catalog.pg_attribute
+      where attrelid = $1::int8::oid and attnum > 0 and not attisdropped order by attnum`,
+    getForUpdate: `select name, id, definition from :SCHEMA.event_triggers where name = $1 for update`,
+    get: `select name, id, definition from :SCHEMA.event_triggers where name = $1`,
+    insert: `
+      insert into :SCHEMA.event_triggers (name, schema_name, table_name, definition)
+      values ($1, $2, $3, $4::jsonb) returning id`,
+    replace: `
+      update :SCHEMA.event_triggers
+      set schema_name = $2, table_name = $3, definition = $4::jsonb, updated_at = now()
+      where name = $1 returning id`,
+    delete: `delete from :SCHEMA.event_triggers where name = $1`,
+    listAll: `select name, id, definition::text as definition from :SCHEMA.event_triggers order by name`,
+    installCapture: `select :SCHEMA.install_capture($1, $2::int8::oid::regclass, $3, $4::text[], $5::text[], $6, $7)`,
+    dropCapture: `select :SCHEMA.drop_capture($1)`,
+    /** A deleted trigger's events are archived: kept for inspection, never delivered. */
+    archiveEvents: `
+      update :SCHEMA.event_log set archived = true, locked_by = null, locked_at = null
+      where trigger_name = $1 and not archived`,
+    notify: `select pg_notify($1, $2)`,
+  });

@@ -1,0 +1,17 @@
+/** Vitest global setup: one PostgreSQL server for the whole run, its URL provided to every test file. */
+import type { TestProject } from 'vitest/node';
+import { provisionPostgres } from './provisionPostgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const started = Date.now();
+  const pg = await provisionPostgres();
+  project.provide('pgAdminUrl', pg.adminUrl);
+  console.log(`[test] PostgreSQL from ${pg.kind}, ready in ${Date.now() - started} ms`);
+  return () => pg.stop();
+}
