@@ -3,6 +3,7 @@
  * cannot hold (bigints such as 50755254975729665) stay exact; responses may embed JSON text produced
  * by PostgreSQL (event payloads) verbatim, never re-encoded.
  */
+import { randomBytes } from 'node:crypto';
 import { isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
 
 /** JSON text to embed as-is in a response (e.g. a payload rendered by PostgreSQL). */
@@ -25,16 +26,19 @@ export function isLossless(value: unknown): value is LosslessNumber {
 }
 
 /**
- * Serialises a response; RawJson values are spliced in verbatim. JSON.stringify escapes every control
- * character inside strings, so a bare NUL never occurs in its output and can delimit the markers.
+ * Serialises a response; RawJson values are spliced in verbatim. Each is first replaced by a marker
+ * string carrying a random nonce (JSON.stringify renders its NUL delimiters as \u0000), so no string
+ * in the data can pass for a marker.
  */
 export function serializeResponse(value: unknown): string {
   const raws: string[] = [];
+  const nonce = randomBytes(8).toString('hex');
   const text = JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof RawJson) return `\u0000${raws.push(v.text) - 1}\u0000`;
-    if (v instanceof LosslessNumber) return `\u0000${raws.push(v.value) - 1}\u0000`;
+    if (v instanceof RawJson) return `\u0000${nonce}:${raws.push(v.text) - 1}\u0000`;
+    if (v instanceof LosslessNumber) return `\u0000${nonce}:${raws.push(v.value) - 1}\u0000`;
     return v;
   });
   if (raws.length === 0) return text;
-  return text.replace(/"\u0000(\d+)\u0000"/g, (_m, i: string) => raws[Number(i)]!);
+  const marker = new RegExp(`"\\\\u0000${nonce}:(\\d+)\\\\u0000"`, 'g');
+  return text.replace(marker, (_m, i: string) => raws[Number(i)]!);
 }

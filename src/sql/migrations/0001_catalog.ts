@@ -86,16 +86,19 @@ language sql immutable parallel safe as $$
   select pg_catalog.hashtext('pg-event-triggers:presence:' || ':SCHEMA_NAME') & 2147483647
 $$;
 
--- An instance is alive while its heartbeat is fresh and its session still holds its presence lock.
+-- An instance is alive while its heartbeat is fresh and its session holds its presence lock. A session
+-- that just dropped (a database restart, a network blip) is given a third of the timeout to reconnect
+-- before its events are taken over; a killed daemon's events are taken over after that third.
 create function :SCHEMA.instance_alive(lock_key integer, heartbeat_at timestamptz, timeout_ms integer)
 returns boolean
 language sql stable as $$
   select heartbeat_at > pg_catalog.now() - pg_catalog.make_interval(secs => timeout_ms / 1000.0)
-     and exists (
-       select 1 from pg_catalog.pg_locks l
-       where l.locktype = 'advisory' and l.granted and l.objsubid = 2
-         and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())
-         and l.classid = :SCHEMA.presence_lock_class()::oid and l.objid = lock_key::oid)
+     and (heartbeat_at > pg_catalog.now() - pg_catalog.make_interval(secs => timeout_ms / 3000.0)
+          or exists (
+            select 1 from pg_catalog.pg_locks l
+            where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+              and l.database = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())
+              and l.classid = :SCHEMA.presence_lock_class()::oid and l.objid = lock_key::oid))
 $$;
 
 -- Picks the listed keys of a row image; keys of columns renamed or dropped since simply vanish.

@@ -1,0 +1,93 @@
+/**
+ * The daemon's live view of the trigger definitions, resolved against its environment: the webhook URL,
+ * the headers to send and how they appear in logs, and the retry configuration. Reloaded when a
+ * trigger changes (NOTIFY), when the LISTEN connection comes back, and on a miss.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { triggerStatements } from '../sql/triggerStatements.js';
+import { missingEnvironment, type RetryConf, type TriggerDefinition } from './definition.js';
+
+export interface ResolvedTrigger {
+  name: string;
+  id: string;
+  definition: TriggerDefinition;
+  /** Undefined when the definition cannot be delivered here (see problem). */
+  url: string | undefined;
+  /** Headers sent with every call: the trigger's, resolved. */
+  headers: Record<string, string>;
+  /** Headers as the invocation log shows them: env-sourced ones by variable name, never by value. */
+  loggedHeaders: Array<{ name: string; value: string } | { name: string; value_from_env: string }>;
+  retry: RetryConf;
+  /** `{"name":...,"id":...}`: the payload's trigger object, serialised once. */
+  triggerJson: string;
+  /** Why this daemon cannot deliver the trigger's events (a missing environment variable). */
+  problem: string | undefined;
+}
+
+export class TriggerRegistry {
+  private triggers = new Map<string, ResolvedTrigger>();
+  private loading: Promise<void> | undefined;
+  private readonly sql;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly log: Logger,
+  ) {
+    this.sql = triggerStatements(schema);
+  }
+
+  get(name: string): ResolvedTrigger | undefined {
+    return this.triggers.get(name);
+  }
+
+  /** The trigger, reloading once if this daemon has not seen it yet (created a moment ago elsewhere). */
+  async getFresh(name: string): Promise<ResolvedTrigger | undefined> {
+    const known = this.triggers.get(name);
+    if (known) return known;
+    await this.reload();
+    return this.triggers.get(name);
+  }
+
+  all(): ResolvedTrigger[] {
+    return [...this.triggers.values()];
+  }
+
+  /** Reloads every definition; concurrent callers share one query. */
+  reload(): Promise<void> {
+    this.loading ??= this.load().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async load() {
+    const { rows } = await this.pool.query<{ name: string; id: string; definition: string }>(this.sql.listAll);
+    const next = new Map<string, ResolvedTrigger>();
+    for (const row of rows) {
+      const resolved = resolveTrigger(row.id, JSON.parse(row.definition) as TriggerDefinition, this.env);
+      if (resolved.problem && this.triggers.get(row.name)?.problem !== resolved.problem) {
+        this.log.error({ trigger: row.name }, resolved.problem);
+      }
+      next.set(row.name, resolved);
+    }
+    this.triggers = next;
+  }
+}
+
+export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.ProcessEnv): ResolvedTrigger {
+  const problems = missingEnvironment(def, env);
+  const headers: Record<string, string> = {};
+  for (const h of def.headers) headers[h.name.toLowerCase()] = 'value' in h ? h.value : env[h.value_from_env] ?? '';
+  return {
+    name: def.name,
+    id,
+    definition: def,
+    url: problems.length ? undefined : def.webhook ?? env[def.webhook_from_env!],
+    headers,
+    loggedHeaders: def.headers,
+    retry: def.retry_conf,
+    triggerJson: JSON.stringify({ name: def.name, id }),
+    problem: problems.length ? problems.map((p) => p.message).join('; ') : undefined,
+  };
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * pg-event-triggers <command> [options]. Invalid settings print one line and exit 2; a start that fails
+ * prints one line and exits 1; SIGTERM and SIGINT drain gracefully (a second signal exits at once).
+ */
+import { ConfigError, helpText, parseCommandLine } from './config.js';
+import { startDaemon, StartupError } from './daemon.js';
+import { migrate } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { waitForDatabase } from './db/waitForDatabase.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`pg-event-triggers: invalid configuration: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.help) return void process.stdout.write(`${helpText()}\n`), 0;
+  if (parsed.version) return void process.stdout.write(`${VERSION}\n`), 0;
+  const { config, command } = parsed;
+  const log = createLogger(config.logLevel);
+
+  switch (command) {
+    case 'start': {
+      const daemon = await startDaemon(config, { env: process.env, log, version: VERSION });
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals += 1;
+          if (signals > 1) {
+            log.warn({ signal }, 'second signal: exiting without draining');
+            process.exit(130);
+          }
+          log.info({ signal }, 'draining: no new events are fetched; deliveries in flight may finish');
+          void daemon.stop().then(resolve);
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+      return 0;
+    }
+    case 'migrate': {
+      if (!config.databaseUrl) {
+        process.stderr.write('pg-event-triggers: invalid configuration: migrate needs DATABASE_URL\n');
+        return 2;
+      }
+      const pool = createPool({ connectionString: config.databaseUrl, max: 1, applicationName: 'pg-event-triggers migrate', log });
+      try {
+        await waitForDatabase(pool, log);
+        const result = await migrate(pool, config.schema, log);
+        log.info({ schema: config.schema, applied: result.applied, current: result.current }, 'catalog is up to date');
+      } finally {
+        await pool.end();
+      }
+      return 0;
+    }
+    case undefined:
+      process.stderr.write(`${helpText()}\n`);
+      return 2;
+    default:
+      process.stderr.write(`pg-event-triggers: invalid configuration: unknown command "${command}" (try --help)\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`pg-event-triggers: ${error instanceof StartupError ? '' : 'failed to start: '}${message}\n`);
+    process.exit(1);
+  },
+);

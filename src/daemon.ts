@@ -1,0 +1,204 @@
+/**
+ * Wiring only: config → database (given, or embedded) → pool → supervisor (migrate, presence, LISTEN,
+ * delivery engine) → HTTP API. No SQL and no request handling live here.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { createActor, fromCallback, fromPromise, waitFor, type InspectionEvent, type Observer } from 'xstate';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
+import { buildApp, type Health } from './api/app.js';
+import { createOperationContext } from './api/operations/context.js';
+import { notifyChannel } from './catalog/channel.js';
+import { TriggerRegistry } from './catalog/triggerRegistry.js';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { waitForDatabase } from './db/waitForDatabase.js';
+import { DeliveryEngine } from './delivery/engine.js';
+import { startNotifier, type Notifier } from './delivery/notifier.js';
+import { Presence } from './delivery/presence.js';
+import { WebhookClient } from './delivery/webhookClient.js';
+import { startInspector, type Inspector } from './inspect/inspector.js';
+
+export interface DaemonDeps {
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  version: string;
+}
+
+export interface DaemonHandle {
+  /** Base URL of the HTTP API. */
+  url: string;
+  databaseUrl: string;
+  instanceId: string;
+  engine: DeliveryEngine;
+  inspector: Inspector | undefined;
+  /** Drains and stops everything; resolves when the process may exit. */
+  stop(): Promise<void>;
+}
+
+/** Raised when the daemon cannot start; its message is the one line a user needs. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export async function startDaemon(config: Config, deps: DaemonDeps): Promise<DaemonHandle> {
+  const { env, log } = deps;
+  let embedded: EmbeddedServer | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    log.info({ dataDir: config.dataDir, port: config.embeddedPort }, 'no DATABASE_URL: starting the embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPort,
+      onLog: (line) => log.debug({ postgres: line.trim() }, 'embedded PostgreSQL'),
+    });
+    databaseUrl = embedded.url;
+    log.info({ databaseUrl }, `embedded PostgreSQL ready: connect with DATABASE_URL=${databaseUrl}`);
+  }
+
+  const instanceId = randomUUID();
+  const pool = createPool({ connectionString: databaseUrl, max: config.dbPoolSize, applicationName: 'pg-event-triggers', log });
+  const inspector = config.inspect !== undefined ? await startInspector({ port: config.inspect, log }) : undefined;
+  const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
+  const registry = new TriggerRegistry(pool, config.schema, env, log);
+  const webhook = new WebhookClient({ connections: config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
+  const presence = new Presence({
+    connectionString: databaseUrl,
+    schema: config.schema,
+    instanceId,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    log,
+  });
+  const engine = new DeliveryEngine({
+    pool,
+    schema: config.schema,
+    instanceId,
+    registry,
+    webhook,
+    httpPoolSize: config.httpPoolSize,
+    fetchBatchSize: config.fetchBatchSize,
+    pollIntervalMs: config.pollIntervalMs,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    takeoverIntervalMs: presence.intervalMs,
+    maxWaitingEvents: config.maxWaitingEvents,
+    invocationLogs: config.invocationLogs,
+    inspect,
+    log,
+  });
+  let notifier: Notifier | undefined;
+
+  const supervisor = createActor(
+    supervisorMachine.provide({
+      actions: {
+        reportRestoreFailure: (_, params: { error: unknown }) =>
+          log.warn({ err: params.error }, 'restoring events failed; takeover will try again while running'),
+      },
+      actors: {
+        boot: fromPromise(async ({ signal }) => {
+          await waitForDatabase(pool, log, signal);
+          await migrate(pool, config.schema, log);
+          await registry.reload();
+          const problems = registry.all().filter((t) => t.problem);
+          if (problems.length) throw new StartupError(problems.map((t) => t.problem).join('; '));
+          await presence.start();
+          notifier = await startNotifier({
+            connectionString: databaseUrl,
+            channel: notifyChannel(config.schema),
+            log,
+            onWake: () => engine.nudge(),
+            onCommand: (command) => engine.handleCommand(command),
+            onReconnected: () => void engine.resync().catch((error) => log.warn({ err: error }, 'resync failed')),
+          });
+        }),
+        restore: fromPromise(() => engine.restore()),
+        deliver: fromCallback(() => {
+          engine.start();
+          return () => undefined;
+        }),
+        drain: fromPromise(async () => {
+          await engine.drain(config.drainTimeoutMs);
+          await notifier?.close();
+          await presence.stop();
+        }),
+      },
+    }),
+    { id: 'supervisor', ...(inspect ? { inspect } : {}) },
+  );
+  supervisor.subscribe({ error: (error) => log.error({ err: error }, 'supervisor failed') });
+  supervisor.start();
+
+  const release = async () => {
+    await webhook.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await inspector?.close();
+    await embedded?.stop();
+  };
+
+  const booted = await waitFor(supervisor, (s) => s.matches('running') || s.status === 'done', { timeout: Infinity });
+  if (booted.matches('failed')) {
+    await release();
+    throw new StartupError(booted.context.error ?? 'the daemon failed to start');
+  }
+
+  const ctx = createOperationContext({
+    pool,
+    schema: config.schema,
+    sourceName: config.sourceName,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    env,
+    engine,
+    log,
+  });
+  const health = async (): Promise<Health> => {
+    if (!supervisor.getSnapshot().matches('running')) return { ok: false, reason: 'not running' };
+    try {
+      await withTimeout(pool.query('select 1'), 2000);
+    } catch {
+      return { ok: false, reason: 'the database does not answer' };
+    }
+    return { ok: true };
+  };
+  const app = await buildApp({ ctx, adminSecret: config.adminSecret, bodyLimit: config.bodyLimit, version: deps.version, health, log });
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    supervisor.send({ type: 'SHUTDOWN' });
+    await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
+    await release();
+    throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  }
+  log.info({ url, instanceId, schema: config.schema }, 'pg-event-triggers is running');
+  if (!config.adminSecret) log.warn(`no ADMIN_SECRET: the API accepts every request, so it listens on ${config.host} only`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    databaseUrl,
+    instanceId,
+    engine,
+    inspector,
+    stop() {
+      stopping ??= (async () => {
+        await app.close();
+        supervisor.send({ type: 'SHUTDOWN' });
+        await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
+        await release();
+        log.info('pg-event-triggers stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timeout')), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}

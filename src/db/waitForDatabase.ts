@@ -1,0 +1,33 @@
+/**
+ * Waits for PostgreSQL at boot. A server that is down or starting is waited for, with a clear log line
+ * and backoff (1 s doubling to 15 s); what waiting cannot fix (a wrong password, a missing database)
+ * fails at once with one line.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+/** SQLSTATEs that no amount of waiting fixes. */
+const FATAL = new Map([
+  ['28P01', 'authentication failed (wrong password?)'],
+  ['28000', 'the server refused the connection (pg_hba.conf or role)'],
+  ['3D000', 'the database does not exist'],
+  ['42501', 'the role lacks a privilege the daemon needs'],
+]);
+
+export async function waitForDatabase(pool: pg.Pool, log: Logger, signal?: AbortSignal): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('select 1');
+      if (attempt > 1) log.info('PostgreSQL answers');
+      return;
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      const fatal = e.code ? FATAL.get(e.code) : undefined;
+      if (fatal) throw new Error(`cannot use DATABASE_URL: ${fatal}: ${e.message}`);
+      if (signal?.aborted) throw new Error('stopped while waiting for PostgreSQL');
+      const delay = Math.min(15_000, 1000 * 2 ** Math.min(attempt - 1, 4));
+      log.warn(`waiting for PostgreSQL (${e.code ?? ''}${e.code ? ': ' : ''}${e.message}); retrying in ${delay / 1000}s`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

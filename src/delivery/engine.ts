@@ -1,0 +1,359 @@
+/**
+ * The delivery engine: one event actor per claimed event, a bounded number of them delivering at once,
+ * a fetch loop woken by NOTIFY, takeover of the events of daemons that are gone, and a graceful drain.
+ *
+ * The database is the truth; actors are its live view. Every verdict is written (recorder.ts) before an
+ * actor moves on, and every event an actor holds is locked by this instance in event_log.
+ */
+import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import {
+  eventMachine,
+  type AttemptReport,
+  type CallWebhookInput,
+  type RecordAttemptInput,
+  type RecordReport,
+} from '../../machines/event.machine.js';
+import type { LocalEngine } from '../api/operations/context.js';
+import type { ChannelCommand } from '../catalog/channel.js';
+import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
+import { deliveryStatements } from '../sql/deliveryStatements.js';
+import { Recorder } from './recorder.js';
+import type { ClaimedEvent, InvocationLog, WebhookClient } from './webhookClient.js';
+
+export interface EngineOptions {
+  pool: pg.Pool;
+  schema: string;
+  instanceId: string;
+  registry: TriggerRegistry;
+  webhook: WebhookClient;
+  httpPoolSize: number;
+  fetchBatchSize: number;
+  pollIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  takeoverIntervalMs: number;
+  maxWaitingEvents: number;
+  invocationLogs: boolean;
+  inspect?: Observer<InspectionEvent> | undefined;
+  log: Logger;
+}
+
+interface LiveEvent {
+  actor: Actor<typeof eventMachine>;
+  event: ClaimedEvent;
+  /** The invocation log of the attempt being recorded (kept out of the actor's context). */
+  pendingLog: InvocationLog | undefined;
+}
+
+export interface EngineStats {
+  live: number;
+  queued: number;
+  delivering: number;
+  waiting: number;
+  claimed: number;
+  fetches: number;
+  recorderWrites: number;
+  attemptsRecorded: number;
+}
+
+export class DeliveryEngine implements LocalEngine {
+  readonly instanceId: string;
+  private readonly live = new Map<string, LiveEvent>();
+  /** Pending actors waiting for a slot, in arrival order. */
+  private readonly queue = new Set<string>();
+  private readonly delivering = new Set<string>();
+  private readonly waiting = new Set<string>();
+  private readonly sql;
+  private readonly recorder: Recorder;
+  private readonly machine;
+  private state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
+  private nudged = false;
+  private wake: (() => void) | undefined;
+  private pumpScheduled = false;
+  private loop: Promise<void> | undefined;
+  private takeoverTimer: NodeJS.Timeout | undefined;
+  private readonly counters = { claimed: 0, fetches: 0 };
+
+  constructor(private readonly options: EngineOptions) {
+    this.instanceId = options.instanceId;
+    this.sql = deliveryStatements(options.schema);
+    this.recorder = new Recorder({ pool: options.pool, sql: this.sql, instanceId: options.instanceId, log: options.log });
+    this.machine = this.provideMachine();
+  }
+
+  /** Claims the events of instances that are gone (this daemon's previous life included). */
+  async restore(): Promise<number> {
+    const { rows } = await this.options.pool.query<ClaimedEvent>({
+      ...this.sql.takeOver,
+      values: [this.instanceId, this.options.heartbeatTimeoutMs, 100_000],
+    });
+    await this.adopt(rows);
+    await this.options.pool.query({ ...this.sql.forgetGoneInstances, values: [this.instanceId, this.options.heartbeatTimeoutMs] });
+    if (rows.length) this.options.log.info({ events: rows.length }, 'took over events of instances that are gone');
+    return rows.length;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    this.loop = this.fetchLoop();
+    this.takeoverTimer = setInterval(() => {
+      this.restore().catch((error) => this.options.log.warn({ err: error }, 'takeover check failed'));
+    }, this.options.takeoverIntervalMs);
+    this.takeoverTimer.unref();
+  }
+
+  /** A NOTIFY (or anything else) says events may be waiting: fetch now. */
+  nudge(): void {
+    this.nudged = true;
+    this.wakeLoop();
+  }
+
+  handleCommand(command: ChannelCommand): void {
+    if (command.kind === 'redeliver' && command.instanceId === this.instanceId) this.redeliver(command.eventId);
+    if (command.kind === 'triggers-changed') void this.onTriggerChanged(command.name);
+  }
+
+  /** After a reconnect: definitions may have changed while notifications were lost. */
+  async resync(): Promise<void> {
+    await this.options.registry.reload();
+    for (const { event } of [...this.live.values()]) {
+      if (!this.options.registry.get(event.trigger_name)) this.forget(event.id);
+    }
+    this.nudge();
+  }
+
+  eventState(eventId: string): 'delivering' | 'idle' | 'absent' {
+    const live = this.live.get(eventId);
+    if (!live) return 'absent';
+    return live.actor.getSnapshot().matches('delivering') ? 'delivering' : 'idle';
+  }
+
+  redeliver(eventId: string): void {
+    this.live.get(eventId)?.actor.send({ type: 'REDELIVER' });
+  }
+
+  stats(): EngineStats {
+    return {
+      live: this.live.size,
+      queued: this.queue.size,
+      delivering: this.delivering.size,
+      waiting: this.waiting.size,
+      claimed: this.counters.claimed,
+      fetches: this.counters.fetches,
+      recorderWrites: this.recorder.stats.writes,
+      attemptsRecorded: this.recorder.stats.attempts,
+    };
+  }
+
+  /**
+   * Stops fetching, lets in-flight deliveries finish (up to timeoutMs), then lets go of every event this
+   * instance still holds: queued and waiting ones keep their tries and next_retry_at for whoever is next.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.state === 'draining' || this.state === 'stopped') return;
+    this.state = 'draining';
+    clearInterval(this.takeoverTimer);
+    this.wakeLoop();
+    await this.loop;
+    for (const id of [...this.queue, ...this.waiting]) this.forget(id);
+    const deadline = Date.now() + timeoutMs;
+    while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.delivering.size > 0) {
+      this.options.log.warn({ abandoned: this.delivering.size }, 'drain timeout: abandoning deliveries in flight');
+    }
+    for (const id of [...this.live.keys()]) this.forget(id);
+    await this.recorder.stop(Math.max(1000, deadline - Date.now()));
+    await this.options.pool.query({ ...this.sql.releaseAll, values: [this.instanceId] });
+    this.state = 'stopped';
+  }
+
+  // ---- actors -------------------------------------------------------------------------------------
+
+  private provideMachine() {
+    return eventMachine.provide({
+      actions: {
+        requestSlot: ({ context }) => {
+          this.queue.add(context.eventId);
+          this.schedulePump();
+        },
+        releaseSlot: ({ context }) => {
+          this.delivering.delete(context.eventId);
+          this.schedulePump();
+          this.wakeLoop();
+        },
+        beginWait: ({ context }) => void this.waiting.add(context.eventId),
+        endWait: ({ context }) => void this.waiting.delete(context.eventId),
+        // Settled actors are stopped and dropped: memory follows the work in hand, not the history.
+        announceSettled: ({ context }) => queueMicrotask(() => this.forget(context.eventId)),
+      },
+      actors: {
+        callWebhook: fromPromise<AttemptReport, CallWebhookInput>(({ input, signal }) => this.callWebhook(input, signal)),
+        recordAttempt: fromPromise<RecordReport, RecordAttemptInput>(({ input }) => this.recordAttempt(input)),
+      },
+    });
+  }
+
+  private async callWebhook(input: CallWebhookInput, signal: AbortSignal): Promise<AttemptReport> {
+    const live = this.live.get(input.eventId);
+    const trigger = await this.options.registry.getFresh(input.triggerName);
+    if (!live || !trigger) {
+      return { ok: false, status: null, retryAfterMs: null, numRetries: 0, intervalMs: 0, triggerGone: true, summary: 'trigger deleted' };
+    }
+    const outcome = await this.options.webhook.call(live.event, trigger, input.currentRetry, signal);
+    live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
+    return {
+      ok: outcome.ok,
+      status: outcome.status,
+      retryAfterMs: outcome.retryAfterMs,
+      numRetries: trigger.retry.num_retries,
+      intervalMs: trigger.retry.interval_sec * 1000,
+      summary: outcome.summary,
+    };
+  }
+
+  private async recordAttempt(input: RecordAttemptInput): Promise<RecordReport> {
+    const live = this.live.get(input.eventId);
+    // Beyond maxWaitingEvents, a retry is parked in the database rather than kept in memory.
+    const park = input.verdict === 'retry' && this.waiting.size >= this.options.maxWaitingEvents;
+    const applied = await this.recorder.record({
+      eventId: input.eventId,
+      triggerName: live?.event.trigger_name ?? '',
+      tries: input.tries,
+      verdict: input.verdict,
+      retryDelayMs: input.retryDelayMs,
+      release: park,
+      log: live?.pendingLog,
+    });
+    if (live) live.pendingLog = undefined;
+    return { lockLost: !applied, parked: park && applied };
+  }
+
+  private async adopt(rows: ClaimedEvent[]): Promise<void> {
+    const parked: string[] = [];
+    for (const row of rows) {
+      const waitsForRetry = Number(row.retry_in_ms) > 0;
+      if (waitsForRetry && this.waiting.size >= this.options.maxWaitingEvents) parked.push(row.id);
+      else this.spawn(row);
+    }
+    if (parked.length) await this.options.pool.query({ ...this.sql.release, values: [parked, this.instanceId] });
+  }
+
+  private spawn(row: ClaimedEvent): void {
+    if (this.live.has(row.id)) return;
+    const actor = createActor(this.machine, {
+      id: `event:${row.id}`,
+      input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, retryInMs: Number(row.retry_in_ms) },
+      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
+    });
+    this.live.set(row.id, { actor, event: row, pendingLog: undefined });
+    actor.start();
+  }
+
+  private forget(eventId: string): void {
+    const live = this.live.get(eventId);
+    if (!live) return;
+    this.live.delete(eventId);
+    this.queue.delete(eventId);
+    this.delivering.delete(eventId);
+    this.waiting.delete(eventId);
+    live.actor.stop();
+  }
+
+  private async onTriggerChanged(name: string): Promise<void> {
+    try {
+      await this.options.registry.reload();
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'could not reload trigger definitions');
+      return;
+    }
+    if (this.options.registry.get(name)) return;
+    // Deleted: its events were archived in the same transaction; stop delivering them.
+    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.forget(event.id);
+  }
+
+  // ---- slots and fetching -------------------------------------------------------------------------
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Grants free slots of the HTTP pool to queued actors, oldest first. */
+  private pump(): void {
+    if (this.state !== 'running' && this.state !== 'draining') return;
+    for (const id of this.queue) {
+      if (this.delivering.size >= this.options.httpPoolSize || this.state !== 'running') break;
+      this.queue.delete(id);
+      const live = this.live.get(id);
+      if (!live) continue;
+      this.delivering.add(id);
+      live.actor.send({ type: 'START' });
+    }
+  }
+
+  private wakeLoop(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * Keeps up to one batch claimed beyond what the HTTP pool is delivering, so the next batch is at
+   * hand when slots free up. Sleeps only when a fetch found less than it asked for, until a NOTIFY
+   * or the poll interval.
+   */
+  private async fetchLoop(): Promise<void> {
+    const { httpPoolSize, fetchBatchSize, pollIntervalMs } = this.options;
+    const capacity = httpPoolSize + fetchBatchSize;
+    const minFetch = Math.max(1, Math.floor(fetchBatchSize / 2));
+    let failures = 0;
+    while (this.state === 'running') {
+      const room = capacity - this.queue.size - this.delivering.size;
+      if (room < minFetch && this.queue.size > 0) {
+        await this.sleep(pollIntervalMs);
+        continue;
+      }
+      this.nudged = false;
+      const wanted = Math.min(room, fetchBatchSize);
+      let rows: ClaimedEvent[];
+      try {
+        ({ rows } = await this.options.pool.query<ClaimedEvent>({ ...this.sql.claimDue, values: [this.instanceId, wanted] }));
+        if (failures > 0) this.options.log.info('fetching events again');
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        if (failures === 1 || failures % 30 === 0) this.options.log.warn({ err: error }, 'could not fetch events; retrying');
+        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      this.counters.fetches += 1;
+      this.counters.claimed += rows.length;
+      if (this.state !== 'running') {
+        // Drain began while the fetch was under way: hand the rows straight back.
+        if (rows.length) await this.options.pool.query({ ...this.sql.release, values: [rows.map((r) => r.id), this.instanceId] });
+        break;
+      }
+      for (const row of rows) this.spawn(row);
+      if (rows.length < wanted && !this.nudged) await this.sleep(pollIntervalMs);
+    }
+  }
+}

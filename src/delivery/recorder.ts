@@ -1,0 +1,113 @@
+/**
+ * Writes the outcome of attempts in batches (group commit): while one write is under way, the outcomes
+ * that arrive meanwhile gather for the next, so the batch grows with the load and an idle daemon writes
+ * at once. A failed write (the database is down) is retried with backoff, never dropped: the actors wait
+ * in their `recording` state, holding their slots, until their outcome is in the database.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Verdict } from '../../machines/event.machine.js';
+import type { deliveryStatements } from '../sql/deliveryStatements.js';
+import type { InvocationLog } from './webhookClient.js';
+
+export interface AttemptRecord {
+  eventId: string;
+  triggerName: string;
+  tries: number;
+  verdict: Verdict;
+  retryDelayMs: number;
+  /** Park the retry in the database (release the lock) instead of waiting for it in memory. */
+  release: boolean;
+  /** The invocation log row; undefined when invocation logs are off. */
+  log: InvocationLog | undefined;
+}
+
+interface Pending {
+  record: AttemptRecord;
+  resolve(applied: boolean): void;
+  reject(error: Error): void;
+}
+
+export interface RecorderOptions {
+  pool: pg.Pool;
+  sql: ReturnType<typeof deliveryStatements>;
+  instanceId: string;
+  log: Logger;
+  maxBatch?: number;
+}
+
+export class Recorder {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+  private failures = 0;
+  private readonly maxBatch: number;
+  /** Round trips made and attempts written, for the benchmark's accounting. */
+  readonly stats = { writes: 0, attempts: 0 };
+
+  constructor(private readonly options: RecorderOptions) {
+    this.maxBatch = options.maxBatch ?? 1000;
+  }
+
+  /** Resolves once written: true when the verdict applied, false when the event's lock had moved on. */
+  record(record: AttemptRecord): Promise<boolean> {
+    if (this.stopped) return Promise.reject(new Error('recorder stopped'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+    });
+  }
+
+  /** Waits for what is queued to be written (up to timeoutMs), then refuses further records. */
+  async stop(timeoutMs: number): Promise<void> {
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([this.flushing ?? Promise.resolve(), deadline]);
+    this.stopped = true;
+    for (const p of this.queue.splice(0)) p.reject(new Error('recorder stopped'));
+  }
+
+  private async flush(): Promise<void> {
+    // Yield once so that outcomes completing in the same tick share the write.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0 && !this.stopped) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const applied = await this.write(batch.map((p) => p.record));
+        if (this.failures > 0) this.options.log.info('recording outcomes again after database errors');
+        this.failures = 0;
+        for (const p of batch) p.resolve(applied.has(p.record.eventId));
+      } catch (error) {
+        this.queue.unshift(...batch);
+        this.failures += 1;
+        const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+        if (this.failures === 1 || this.failures % 20 === 0) {
+          this.options.log.warn({ err: error, pending: this.queue.length, retryInMs: delay }, 'could not record attempts; retrying');
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async write(records: AttemptRecord[]): Promise<Set<string>> {
+    const logged = records.filter((r) => r.log !== undefined);
+    const { rows } = await this.options.pool.query<{ id: string }>({
+      ...this.options.sql.recordAttempts,
+      values: [
+        records.map((r) => r.eventId),
+        records.map((r) => r.tries),
+        records.map((r) => r.verdict),
+        records.map((r) => Math.round(r.retryDelayMs)),
+        this.options.instanceId,
+        records.map((r) => r.release),
+        logged.map((r) => r.eventId),
+        logged.map((r) => r.triggerName),
+        logged.map((r) => r.log!.status),
+        logged.map((r) => r.log!.request),
+        logged.map((r) => r.log!.response),
+      ],
+    });
+    this.stats.writes += 1;
+    this.stats.attempts += records.length;
+    return new Set(rows.map((r) => r.id));
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Statements of the delivery engine. Each is one round trip however many events it touches: events are
+ * claimed in batches, and outcomes and invocation logs are written in batches.
+ */
+import { statements } from './schemaText.js';
+
+/** The columns an event actor starts from. created_at is rendered as in the payload spec (UTC, Z). */
+const CLAIMED_COLUMNS = `
+  e.id, e.schema_name, e.table_name, e.trigger_name, e.tries,
+  to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
+  e.payload::text as payload,
+  greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8 as retry_in_ms`;
+
+export const deliveryStatements = (schema: string) =>
+  statements('delivery', schema, {
+    /**
+     * Claims up to $2 events that are due and held by nobody, oldest first. SKIP LOCKED lets several
+     * daemons fetch at once without waiting on, or taking, each other's rows.
+     */
+    claimDue: `
+      with due as (
+        select id from :SCHEMA.event_log
+        where not delivered and not error and not archived and locked_by is null
+          and (next_retry_at is null or next_retry_at <= now())
+        order by created_at
+        limit $2
+        for update skip locked
+      )
+      update :SCHEMA.event_log e set locked_by = $1, locked_at = now()
+      from due where e.id = due.id
+      returning ${CLAIMED_COLUMNS}`,
+
+    /**
+     * Takes over the events held by instances that are gone (their heartbeat lapsed or their session
+     * ended), including this daemon's previous life: in-flight ones are delivered again, waiting ones
+     * keep their next_retry_at.
+     */
+    takeOver: `
+      with gone as (
+        select i.id from :SCHEMA.instances i
+        where i.id <> $1 and not :SCHEMA.instance_alive(i.lock_key, i.heartbeat_at, $2)
+      ), orphaned as (
+        select e.id from :SCHEMA.event_log e
+        where e.locked_by is not null and e.locked_by <> $1
+          and (e.locked_by in (select id from gone)
+               or not exists (select 1 from :SCHEMA.instances i where i.id = e.locked_by))
+        limit $3
+        for update skip locked
+      )
+      update :SCHEMA.event_log e set locked_by = $1, locked_at = now()
+      from orphaned where e.id = orphaned.id
+      returning ${CLAIMED_COLUMNS}`,
+
+    /** Forgets instances that are gone and hold nothing any more. */
+    forgetGoneInstances: `
+      delete from :SCHEMA.instances i
+      where i.id <> $1 and not :SCHEMA.instance_alive(i.lock_key, i.heartbeat_at, $2)
+        and not exists (select 1 from :SCHEMA.event_log e where e.locked_by = i.id)`,
+
+    /**
+     * Records a batch of attempts: each event's tries and verdict, in the same statement as its
+     * invocation log. A verdict applies only while this instance ($5) still holds the event.
+     * $6 (release) parks a retry in the database instead of keeping it locked here.
+     */
+    recordAttempts: `
+      with outcome as (
+        select * from unnest($1::uuid[], $2::int[], $3::text[], $4::int8[], $6::bool[])
+          as o(id, tries, verdict, retry_delay_ms, release)
+      ), applied as (
+        update :SCHEMA.event_log e set
+          tries = o.tries,
+          delivered = o.verdict = 'delivered',
+          error = o.verdict = 'error',
+          next_retry_at = case when o.verdict = 'retry'
+                               then now() + o.retry_delay_ms * interval '1 millisecond' end,
+          locked_by = case when o.verdict = 'retry' and not o.release then e.locked_by end,
+          locked_at = case when o.verdict = 'retry' and not o.release then e.locked_at end
+        from outcome o
+        where e.id = o.id and e.locked_by = $5
+        returning e.id
+      ), logged as (
+        insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response)
+        select l.event_id, l.trigger_name, l.status, l.request::jsonb, l.response::jsonb
+        from unnest($7::uuid[], $8::text[], $9::int[], $10::text[], $11::text[])
+          as l(event_id, trigger_name, status, request, response)
+      )
+      select id from applied`,
+
+    /** Lets go of events this instance holds (drain), keeping their tries and next_retry_at. */
+    release: `
+      update :SCHEMA.event_log set locked_by = null, locked_at = null
+      where id = any($1::uuid[]) and locked_by = $2`,
+    releaseAll: `update :SCHEMA.event_log set locked_by = null, locked_at = null where locked_by = $1`,
+  });
