@@ -1,0 +1,297 @@
+/**
+ * End to end: a real daemon, a real PostgreSQL, a real webhook. Each event reaches the webhook with the
+ * exact payload of the spec, is retried as retry_conf says, and is recorded.
+ */
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { eventually, openTestDatabase, startTestDaemon, type DaemonHarness } from '../support/daemonHarness.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>;
+let daemon: DaemonHarness;
+let hook: WebhookReceiver;
+const env = { ORDERS_HOOK: '', HOOK_TOKEN: 'secret-token-value' };
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  hook = await startWebhookReceiver();
+  env.ORDERS_HOOK = hook.url;
+  // A long poll interval: deliveries below can only be this fast because NOTIFY wakes the daemon.
+  daemon = await startTestDaemon(database.db.url, { env: { EVENTS_FETCH_INTERVAL: '60000' }, processEnv: env });
+});
+afterAll(async () => {
+  await daemon?.stop();
+  await hook?.close();
+  await database?.close();
+});
+
+let table: string;
+let n = 0;
+beforeEach(async () => {
+  n += 1;
+  table = `items_${n}`;
+  await database.pool.query(`create table public.${table} (id bigint primary key, name text, price numeric, tags text[])`);
+  hook.requests.length = 0;
+  hook.respondWith(() => ({ status: 200, body: '{"ok":true}' }));
+});
+afterEach(() => hook.release());
+
+async function createTrigger(args: Record<string, unknown>) {
+  const res = await daemon.query('create_event_trigger', {
+    name: `t_${n}`,
+    table: { schema: 'public', name: table },
+    webhook: hook.url,
+    insert: { columns: '*' },
+    update: { columns: '*' },
+    delete: { columns: '*' },
+    ...args,
+  });
+  expect(res).toEqual({ message: 'success' });
+  return `t_${n}`;
+}
+
+async function eventRow(id: string) {
+  const { rows } = await database.pool.query(
+    'select tries, delivered, error, locked_by, next_retry_at from event_triggers.event_log where id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+describe('delivery', () => {
+  test('insert, update and delete each reach the webhook once, with the exact payload', async () => {
+    const name = await createTrigger({});
+    const { rows } = await database.pool.query('select id from event_triggers.event_triggers where name = $1', [name]);
+    const triggerId = rows[0].id;
+    await database.pool.query(`insert into ${table} values (50755254975729665, 'apple', 1.50, '{a,b}')`);
+    await database.pool.query(`update ${table} set price = 2 where id = 50755254975729665`);
+    await database.pool.query(`delete from ${table}`);
+    const received = await hook.waitForRequests(3);
+    const byOp = Object.fromEntries(received.map((r) => [r.json.event.op, r]));
+
+    const insert = byOp.INSERT!;
+    expect(insert.method).toBe('POST');
+    expect(insert.headers['content-type']).toBe('application/json');
+    expect(Object.keys(insert.json)).toEqual(['id', 'created_at', 'trigger', 'table', 'event', 'delivery_info']);
+    expect(insert.json.trigger).toEqual({ name, id: triggerId });
+    expect(insert.json.table).toEqual({ schema: 'public', name: table });
+    expect(insert.json.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(insert.json.delivery_info).toEqual({ max_retries: 0, current_retry: 0 });
+    expect(insert.json.event.data.old).toBeNull();
+    // The bigint arrives as PostgreSQL wrote it, not rounded to 50755254975729660.
+    expect(insert.text).toContain('"id": 50755254975729665');
+    expect(insert.text).toContain('"price": 1.50');
+    expect(insert.json.event.data.new.tags).toEqual(['a', 'b']);
+
+    const update = byOp.UPDATE!;
+    expect(update.text).toContain('"price": 2');
+    expect(update.json.event.data.old.name).toBe('apple');
+    const del = byOp.DELETE!;
+    expect(del.json.event.data.new).toBeNull();
+    expect(del.json.event.data.old.name).toBe('apple');
+
+    await eventually(async () => (await eventRow(insert.json.id))?.delivered, 5000, 'delivered recorded');
+    expect(await eventRow(insert.json.id)).toMatchObject({ tries: 1, delivered: true, error: false, locked_by: null });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hook.requests).toHaveLength(3);
+  });
+
+  test('a failing webhook gets exactly num_retries + 1 attempts, current_retry counting up', async () => {
+    await createTrigger({ retry_conf: { num_retries: 2, interval_sec: 0, timeout_sec: 5 } });
+    hook.respondWith(() => ({ status: 500, body: 'boom' }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const received = await hook.waitForRequests(3);
+    const id = received[0]!.json.id;
+    await eventually(async () => (await eventRow(id))?.error, 5000, 'error recorded');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(hook.requests.map((r) => r.json.delivery_info)).toEqual([
+      { max_retries: 2, current_retry: 0 },
+      { max_retries: 2, current_retry: 1 },
+      { max_retries: 2, current_retry: 2 },
+    ]);
+    expect(await eventRow(id)).toMatchObject({ tries: 3, delivered: false, error: true, locked_by: null });
+    const logs = await database.pool.query(
+      'select status, response->>\'type\' as type, response->\'data\'->>\'body\' as body from event_triggers.event_invocation_logs where event_id = $1',
+      [id],
+    );
+    expect(logs.rows).toEqual(Array(3).fill({ status: 500, type: 'webhook_response', body: 'boom' }));
+  });
+
+  test('retries wait interval_sec between attempts', async () => {
+    await createTrigger({ retry_conf: { num_retries: 1, interval_sec: 1, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => ({ status: i === 0 ? 503 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first, second] = await hook.waitForRequests(2, 10_000);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    await eventually(async () => (await eventRow(first!.json.id))?.delivered, 5000, 'delivered');
+  });
+
+  test('timeout_sec bounds an attempt on a webhook that never answers', async () => {
+    await createTrigger({ retry_conf: { num_retries: 0, interval_sec: 0, timeout_sec: 1 } });
+    hook.respondWith(() => ({ status: 200, delayMs: 5000 }));
+    const started = Date.now();
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [req] = await hook.waitForRequests(1);
+    const row = await eventually(async () => {
+      const r = await eventRow(req!.json.id);
+      return r?.error ? r : undefined;
+    }, 5000, 'error after timeout');
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(row.tries).toBe(1);
+    const log = await database.pool.query(
+      'select status, response from event_triggers.event_invocation_logs where event_id = $1',
+      [req!.json.id],
+    );
+    expect(log.rows[0].status).toBeNull();
+    expect(log.rows[0].response.type).toBe('client_error');
+    expect(log.rows[0].response.data.message).toMatch(/timeout/);
+  });
+
+  test('Retry-After (seconds and HTTP-date) sets the next attempt, even past num_retries', async () => {
+    await createTrigger({ retry_conf: { num_retries: 0, interval_sec: 30, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => {
+      if (i === 0) return { status: 429, headers: { 'retry-after': '1' } };
+      if (i === 1) return { status: 503, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } };
+      return { status: 200 };
+    });
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [a, b, c] = await hook.waitForRequests(3, 10_000);
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(950);
+    expect(b!.at - a!.at).toBeLessThan(5000);
+    // An HTTP-date has one-second resolution: at least 1 s, far less than interval_sec.
+    expect(c!.at - b!.at).toBeGreaterThanOrEqual(950);
+    expect(c!.at - b!.at).toBeLessThan(5000);
+    expect(c!.json.delivery_info).toEqual({ max_retries: 0, current_retry: 2 });
+    await eventually(async () => (await eventRow(a!.json.id))?.delivered, 5000, 'delivered');
+  });
+
+  test('headers from value and from env are sent; the env value never reaches the invocation log', async () => {
+    await createTrigger({
+      headers: [
+        { name: 'X-Static', value: 'static-value' },
+        { name: 'Authorization', value_from_env: 'HOOK_TOKEN' },
+      ],
+    });
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [req] = await hook.waitForRequests(1);
+    expect(req!.headers['x-static']).toBe('static-value');
+    expect(req!.headers.authorization).toBe('secret-token-value');
+    expect(req!.headers['user-agent']).toMatch(/^pg-event-triggers\//);
+    await eventually(async () => (await eventRow(req!.json.id))?.delivered, 5000, 'delivered');
+    const log = await database.pool.query('select request::text from event_triggers.event_invocation_logs where event_id = $1', [
+      req!.json.id,
+    ]);
+    expect(log.rows[0].request).toContain('"value_from_env": "HOOK_TOKEN"');
+    expect(log.rows[0].request).not.toContain('secret-token-value');
+  });
+
+  test('webhook_from_env delivers to the URL in the environment', async () => {
+    await createTrigger({ webhook: undefined, webhook_from_env: 'ORDERS_HOOK' });
+    await database.pool.query(`insert into ${table} values (7, 'x', 1, null)`);
+    const [req] = await hook.waitForRequests(1);
+    expect(req!.json.event.data.new.id).toBe(7);
+  });
+
+  test('replace: pending events go to the new webhook with the new headers', async () => {
+    const other = await startWebhookReceiver('/other');
+    try {
+      const name = await createTrigger({ retry_conf: { num_retries: 5, interval_sec: 1, timeout_sec: 5 } });
+      hook.respondWith(() => ({ status: 500 }));
+      await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+      await hook.waitForRequests(1);
+      await daemon.query('create_event_trigger', {
+        name,
+        table: { schema: 'public', name: table },
+        webhook: other.url,
+        insert: { columns: '*' },
+        headers: [{ name: 'X-Version', value: '2' }],
+        retry_conf: { num_retries: 5, interval_sec: 1, timeout_sec: 5 },
+        replace: true,
+      });
+      const [req] = await other.waitForRequests(1, 10_000);
+      expect(req!.headers['x-version']).toBe('2');
+      expect(req!.json.delivery_info.current_retry).toBeGreaterThanOrEqual(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('delete: pending events of the trigger are archived and never delivered', async () => {
+    const name = await createTrigger({ retry_conf: { num_retries: 5, interval_sec: 1, timeout_sec: 5 } });
+    hook.respondWith(() => ({ status: 500 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [req] = await hook.waitForRequests(1);
+    await daemon.query('delete_event_trigger', { name });
+    const count = hook.requests.length;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(hook.requests.length).toBe(count);
+    const { rows } = await database.pool.query('select archived, locked_by from event_triggers.event_log where id = $1', [
+      req!.json.id,
+    ]);
+    expect(rows[0]).toEqual({ archived: true, locked_by: null });
+  });
+
+  test('redeliver_event delivers an errored event again, with tries reset', async () => {
+    await createTrigger({ retry_conf: { num_retries: 0, interval_sec: 0, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => ({ status: i === 0 ? 500 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first] = await hook.waitForRequests(1);
+    const id = first!.json.id;
+    await eventually(async () => (await eventRow(id))?.error, 5000, 'error');
+    expect(await daemon.query('redeliver_event', { event_id: id })).toEqual({ message: 'success' });
+    const [, second] = await hook.waitForRequests(2);
+    expect(second!.json.id).toBe(id);
+    expect(second!.json.delivery_info.current_retry).toBe(0);
+    await eventually(async () => (await eventRow(id))?.delivered, 5000, 'delivered');
+    expect(await eventRow(id)).toMatchObject({ tries: 1, error: false });
+  });
+
+  test('redeliver_event of a delivered event delivers it again', async () => {
+    await createTrigger({});
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first] = await hook.waitForRequests(1);
+    await eventually(async () => (await eventRow(first!.json.id))?.delivered, 5000, 'delivered');
+    await daemon.query('redeliver_event', { event_id: first!.json.id });
+    const [, again] = await hook.waitForRequests(2);
+    expect(again!.json.id).toBe(first!.json.id);
+  });
+
+  test('redeliver_event of an event waiting for its retry delivers it now', async () => {
+    await createTrigger({ retry_conf: { num_retries: 3, interval_sec: 3600, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => ({ status: i === 0 ? 500 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first] = await hook.waitForRequests(1);
+    await eventually(async () => (await eventRow(first!.json.id))?.next_retry_at, 5000, 'waiting');
+    await daemon.query('redeliver_event', { event_id: first!.json.id });
+    const [, second] = await hook.waitForRequests(2, 5000);
+    expect(second!.json.delivery_info.current_retry).toBe(0);
+  });
+
+  test('redeliver_event of an event being delivered right now is busy', async () => {
+    await createTrigger({});
+    hook.hold();
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [req] = await hook.waitForRequests(1);
+    const res = await daemon.tryQuery('redeliver_event', { event_id: req!.json.id });
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ code: 'busy', path: '$.args.event_id' });
+    hook.release();
+  });
+
+  test('invoke_event_trigger delivers a MANUAL event with the given payload', async () => {
+    const name = await createTrigger({});
+    // Sent as raw text: a JS number literal would already be rounded before it left the test.
+    const answer = await request(`${daemon.daemon.url}/v1/query`, {
+      method: 'POST',
+      body: `{"type":"invoke_event_trigger","args":{"name":"${name}","payload":{"order":50755254975729665,"note":"by hand"}}}`,
+    });
+    const res = (await answer.body.json()) as { event_id: string };
+    expect(answer.statusCode).toBe(200);
+    expect(res.event_id).toMatch(/^[0-9a-f-]{36}$/);
+    const [req] = await hook.waitForRequests(1);
+    expect(req!.json.id).toBe(res.event_id);
+    expect(req!.json.event.op).toBe('MANUAL');
+    expect(req!.json.event.data.old).toBeNull();
+    expect(req!.text).toContain('"order": 50755254975729665');
+  });
+});
