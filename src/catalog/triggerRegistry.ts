@@ -18,6 +18,8 @@ export interface ResolvedTrigger {
   headers: Record<string, string>;
   /** Headers as the invocation log shows them: env-sourced ones by variable name, never by value. */
   loggedHeaders: Array<{ name: string; value: string } | { name: string; value_from_env: string }>;
+  /** loggedHeaders, serialised once for the invocation logs. */
+  loggedHeadersJson: string;
   retry: RetryConf;
   /** `{"name":...,"id":...}`: the payload's trigger object, serialised once. */
   triggerJson: string;
@@ -86,6 +88,7 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     url: problems.length ? undefined : def.webhook ?? env[def.webhook_from_env!],
     headers,
     loggedHeaders: def.headers,
+    loggedHeadersJson: JSON.stringify(def.headers),
     retry: def.retry_conf,
     triggerJson: JSON.stringify({ name: def.name, id }),
     problem: problems.length ? problems.map((p) => p.message).join('; ') : undefined,

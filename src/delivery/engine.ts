@@ -5,22 +5,16 @@
  * The database is the truth; actors are its live view. Every verdict is written (recorder.ts) before an
  * actor moves on, and every event an actor holds is locked by this instance in event_log.
  */
-import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import {
-  eventMachine,
-  type AttemptReport,
-  type CallWebhookInput,
-  type RecordAttemptInput,
-  type RecordReport,
-} from '../../machines/event.machine.js';
+import { eventMachine, type AttemptReport, type EventContext, type RecordReport } from '../../machines/event.machine.js';
 import type { LocalEngine } from '../api/operations/context.js';
 import type { ChannelCommand } from '../catalog/channel.js';
 import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
 import { Recorder } from './recorder.js';
-import type { ClaimedEvent, InvocationLog, WebhookClient } from './webhookClient.js';
+import type { ClaimedEvent, InvocationLog, WebhookCall, WebhookClient } from './webhookClient.js';
 
 export interface EngineOptions {
   pool: pg.Pool;
@@ -42,9 +36,23 @@ export interface EngineOptions {
 interface LiveEvent {
   actor: Actor<typeof eventMachine>;
   event: ClaimedEvent;
+  /** The webhook call under way, if any. */
+  call: WebhookCall | undefined;
   /** The invocation log of the attempt being recorded (kept out of the actor's context). */
   pendingLog: InvocationLog | undefined;
 }
+
+type EventActor = Actor<typeof eventMachine>;
+
+const TRIGGER_GONE: AttemptReport = {
+  ok: false,
+  status: null,
+  retryAfterMs: null,
+  numRetries: 0,
+  intervalMs: 0,
+  triggerGone: true,
+  summary: 'the trigger was deleted',
+};
 
 export interface EngineStats {
   live: number;
@@ -119,7 +127,7 @@ export class DeliveryEngine implements LocalEngine {
   async resync(): Promise<void> {
     await this.options.registry.reload();
     for (const { event } of [...this.live.values()]) {
-      if (!this.options.registry.get(event.trigger_name)) this.forget(event.id);
+      if (!this.options.registry.get(event.trigger_name)) this.cancel(event.id);
     }
     this.nudge();
   }
@@ -157,12 +165,13 @@ export class DeliveryEngine implements LocalEngine {
     clearInterval(this.takeoverTimer);
     this.wakeLoop();
     await this.loop;
-    for (const id of [...this.queue, ...this.waiting]) this.forget(id);
+    for (const id of [...this.queue, ...this.waiting]) this.cancel(id);
     const deadline = Date.now() + timeoutMs;
     while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.delivering.size > 0) {
       this.options.log.warn({ abandoned: this.delivering.size }, 'drain timeout: abandoning deliveries in flight');
     }
+    for (const id of [...this.live.keys()]) this.cancel(id);
     for (const id of [...this.live.keys()]) this.forget(id);
     await this.recorder.stop(Math.max(1000, deadline - Date.now()));
     await this.options.pool.query({ ...this.sql.releaseAll, values: [this.instanceId] });
@@ -178,56 +187,83 @@ export class DeliveryEngine implements LocalEngine {
           this.queue.add(context.eventId);
           this.schedulePump();
         },
+        leaveQueue: ({ context }) => void this.queue.delete(context.eventId),
         releaseSlot: ({ context }) => {
           this.delivering.delete(context.eventId);
           this.schedulePump();
           this.wakeLoop();
         },
+        callWebhook: ({ context, self }) => this.callWebhook(context, self),
+        abortWebhook: ({ context }) => {
+          const live = this.live.get(context.eventId);
+          live?.call?.abort();
+          if (live) live.call = undefined;
+        },
+        recordAttempt: ({ context, self }) => this.recordAttempt(context, self),
         beginWait: ({ context }) => void this.waiting.add(context.eventId),
         endWait: ({ context }) => void this.waiting.delete(context.eventId),
         // Settled actors are stopped and dropped: memory follows the work in hand, not the history.
         announceSettled: ({ context }) => queueMicrotask(() => this.forget(context.eventId)),
       },
-      actors: {
-        callWebhook: fromPromise<AttemptReport, CallWebhookInput>(({ input, signal }) => this.callWebhook(input, signal)),
-        recordAttempt: fromPromise<RecordReport, RecordAttemptInput>(({ input }) => this.recordAttempt(input)),
-      },
     });
   }
 
-  private async callWebhook(input: CallWebhookInput, signal: AbortSignal): Promise<AttemptReport> {
-    const live = this.live.get(input.eventId);
-    const trigger = await this.options.registry.getFresh(input.triggerName);
-    if (!live || !trigger) {
-      return { ok: false, status: null, retryAfterMs: null, numRetries: 0, intervalMs: 0, triggerGone: true, summary: 'trigger deleted' };
+  /** Starts the POST; its outcome comes back to the actor as WEBHOOK_RESPONDED. */
+  private callWebhook(context: EventContext, self: EventActor | { send(e: unknown): void }): void {
+    const live = this.live.get(context.eventId);
+    const trigger = this.options.registry.get(context.triggerName);
+    if (!live) return;
+    if (!trigger) {
+      // Created a moment ago on another daemon, or deleted: look again before giving up on it.
+      void this.options.registry.getFresh(context.triggerName).then(
+        (fresh) => (fresh ? this.callWebhook(context, self) : self.send({ type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE })),
+        () => self.send({ type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE }),
+      );
+      return;
     }
-    const outcome = await this.options.webhook.call(live.event, trigger, input.currentRetry, signal);
-    live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
-    return {
-      ok: outcome.ok,
-      status: outcome.status,
-      retryAfterMs: outcome.retryAfterMs,
-      numRetries: trigger.retry.num_retries,
-      intervalMs: trigger.retry.interval_sec * 1000,
-      summary: outcome.summary,
-    };
+    const call = this.options.webhook.start(live.event, trigger, context.tries);
+    live.call = call;
+    void call.done.then((outcome) => {
+      if (outcome === 'aborted' || live.call !== call) return;
+      live.call = undefined;
+      live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
+      const report: AttemptReport = {
+        ok: outcome.ok,
+        status: outcome.status,
+        retryAfterMs: outcome.retryAfterMs,
+        numRetries: trigger.retry.num_retries,
+        intervalMs: trigger.retry.interval_sec * 1000,
+        summary: outcome.summary,
+      };
+      self.send({ type: 'WEBHOOK_RESPONDED', report });
+    });
   }
 
-  private async recordAttempt(input: RecordAttemptInput): Promise<RecordReport> {
-    const live = this.live.get(input.eventId);
+  /** Writes the attempt (batched); the outcome comes back to the actor as RECORDED. */
+  private recordAttempt(context: EventContext, self: { send(e: unknown): void }): void {
+    const live = this.live.get(context.eventId);
+    if (!live || context.verdict === null) return;
     // Beyond maxWaitingEvents, a retry is parked in the database rather than kept in memory.
-    const park = input.verdict === 'retry' && this.waiting.size >= this.options.maxWaitingEvents;
-    const applied = await this.recorder.record({
-      eventId: input.eventId,
-      triggerName: live?.event.trigger_name ?? '',
-      tries: input.tries,
-      verdict: input.verdict,
-      retryDelayMs: input.retryDelayMs,
-      release: park,
-      log: live?.pendingLog,
-    });
-    if (live) live.pendingLog = undefined;
-    return { lockLost: !applied, parked: park && applied };
+    const park = context.verdict === 'retry' && this.waiting.size >= this.options.maxWaitingEvents;
+    const log = live.pendingLog;
+    live.pendingLog = undefined;
+    this.recorder
+      .record({
+        eventId: context.eventId,
+        triggerName: live.event.trigger_name,
+        tries: context.tries,
+        verdict: context.verdict,
+        retryDelayMs: context.retryDelayMs,
+        release: park,
+        log,
+      })
+      .then(
+        (applied) => {
+          const report: RecordReport = { lockLost: !applied, parked: park && applied };
+          self.send({ type: 'RECORDED', report });
+        },
+        () => undefined, // the recorder stopped (drain): the actor is being cancelled
+      );
   }
 
   private async adopt(rows: ClaimedEvent[]): Promise<void> {
@@ -247,8 +283,14 @@ export class DeliveryEngine implements LocalEngine {
       input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, retryInMs: Number(row.retry_in_ms) },
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
-    this.live.set(row.id, { actor, event: row, pendingLog: undefined });
+    this.live.set(row.id, { actor, event: row, call: undefined, pendingLog: undefined });
     actor.start();
+    if (Number(row.retry_in_ms) > 0) actor.send({ type: 'RESUME_WAIT' });
+  }
+
+  /** The actor lets go of the event (CANCEL → released), visibly in the inspector, then is forgotten. */
+  private cancel(eventId: string): void {
+    this.live.get(eventId)?.actor.send({ type: 'CANCEL' });
   }
 
   private forget(eventId: string): void {
@@ -270,7 +312,7 @@ export class DeliveryEngine implements LocalEngine {
     }
     if (this.options.registry.get(name)) return;
     // Deleted: its events were archived in the same transaction; stop delivering them.
-    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.forget(event.id);
+    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.cancel(event.id);
   }
 
   // ---- slots and fetching -------------------------------------------------------------------------

@@ -89,22 +89,21 @@ export class Recorder {
   }
 
   private async write(records: AttemptRecord[]): Promise<Set<string>> {
-    const logged = records.filter((r) => r.log !== undefined);
+    let outcomes = '';
+    let logs = '';
+    for (const r of records) {
+      outcomes +=
+        `${outcomes ? ',' : ''}{"id":"${r.eventId}","tries":${r.tries},"verdict":"${r.verdict}",` +
+        `"retry_delay_ms":${Math.round(r.retryDelayMs)},"release":${r.release}}`;
+      if (r.log) {
+        logs +=
+          `${logs ? ',' : ''}{"event_id":"${r.eventId}","trigger_name":${JSON.stringify(r.triggerName)},` +
+          `"status":${r.log.status ?? 'null'},"request":${r.log.request},"response":${r.log.response}}`;
+      }
+    }
     const { rows } = await this.options.pool.query<{ id: string }>({
       ...this.options.sql.recordAttempts,
-      values: [
-        records.map((r) => r.eventId),
-        records.map((r) => r.tries),
-        records.map((r) => r.verdict),
-        records.map((r) => Math.round(r.retryDelayMs)),
-        this.options.instanceId,
-        records.map((r) => r.release),
-        logged.map((r) => r.eventId),
-        logged.map((r) => r.triggerName),
-        logged.map((r) => r.log!.status),
-        logged.map((r) => r.log!.request),
-        logged.map((r) => r.log!.response),
-      ],
+      values: [`[${outcomes}]`, this.options.instanceId, `[${logs}]`],
     });
     this.stats.writes += 1;
     this.stats.attempts += records.length;

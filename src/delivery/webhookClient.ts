@@ -3,6 +3,8 @@
  * are never parsed and re-serialised), POSTs it through a pooled keep-alive undici Agent, and reports
  * the outcome with the invocation log to record.
  */
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { ResolvedTrigger } from '../catalog/triggerRegistry.js';
 
@@ -57,6 +59,13 @@ export interface WebhookClientOptions {
   responseBodyLimit: number;
 }
 
+/** A webhook call under way: its outcome, and a way to abandon it. */
+export interface WebhookCall {
+  /** Resolves with the outcome, or with 'aborted' when abort() was called first. */
+  done: Promise<WebhookOutcome | 'aborted'>;
+  abort(): void;
+}
+
 export class WebhookClient {
   private readonly agent: Agent;
 
@@ -70,60 +79,93 @@ export class WebhookClient {
     });
   }
 
-  async call(
+  /**
+   * Starts one POST. timeout_sec bounds the whole attempt, headers and body. Cancellation goes through
+   * an EventEmitter signal and one timer: AbortSignal.any and AbortSignal.timeout cost ~70 µs per call.
+   */
+  start(event: ClaimedEvent, trigger: ResolvedTrigger, currentRetry: number): WebhookCall {
+    const signal = new EventEmitter();
+    let aborted = false;
+    let timedOut = false;
+    const abort = () => {
+      if (aborted) return;
+      aborted = true;
+      signal.emit('abort');
+    };
+    const timeoutMs = trigger.retry.timeout_sec * 1000;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort();
+    }, timeoutMs);
+    const done = this.send(event, trigger, currentRetry, signal, timeoutMs).then(
+      (outcome) => outcome,
+      (error: unknown) => {
+        if (aborted && !timedOut) return 'aborted' as const;
+        const message = timedOut
+          ? `timeout: no complete response within timeout_sec (${trigger.retry.timeout_sec}s)`
+          : describeNetworkError(error);
+        return clientError(requestLogOf(event, trigger, currentRetry), message);
+      },
+    );
+    void done.finally(() => clearTimeout(timer));
+    return {
+      done,
+      abort: () => {
+        if (!timedOut) abort();
+      },
+    };
+  }
+
+  private async send(
     event: ClaimedEvent,
     trigger: ResolvedTrigger,
     currentRetry: number,
-    signal: AbortSignal,
+    signal: EventEmitter,
+    timeoutMs: number,
   ): Promise<WebhookOutcome> {
     const body = buildBody(event, trigger, currentRetry);
-    const requestLog = `{"payload":${body},"headers":${JSON.stringify(trigger.loggedHeaders)},"version":"2"}`;
+    const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
     if (!trigger.url) return clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured');
-
-    const timeoutMs = trigger.retry.timeout_sec * 1000;
-    const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
     const started = performance.now();
-    try {
-      const res = await request(trigger.url, {
-        method: 'POST',
-        dispatcher: this.agent,
-        signal: attemptSignal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        // The trigger's headers may replace the User-Agent, never the Content-Type of the JSON body.
-        headers: { 'user-agent': USER_AGENT, ...trigger.headers, 'content-type': 'application/json' },
-        body,
-      });
-      const responseBody = await readCapped(res.body, this.options.responseBodyLimit);
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      const headers = Object.entries(res.headers).flatMap(([name, value]) =>
-        value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v) => ({ name, value: v })),
-      );
-      const response = JSON.stringify({
-        type: 'webhook_response',
-        data: { status: res.statusCode, headers, body: responseBody },
-        version: '2',
-      });
-      const ms = Math.round(performance.now() - started);
-      return {
-        ok,
-        status: res.statusCode,
-        retryAfterMs: ok ? null : parseRetryAfter(res.headers['retry-after']),
-        summary: `HTTP ${res.statusCode} in ${ms} ms`,
-        log: { status: res.statusCode, request: requestLog, response },
-      };
-    } catch (error) {
-      if (signal.aborted) throw error; // the actor was stopped: nothing to record
-      const message = attemptSignal.aborted
-        ? `timeout: no complete response within timeout_sec (${trigger.retry.timeout_sec}s)`
-        : describeNetworkError(error);
-      return clientError(requestLog, message);
+    const res = await request(trigger.url, {
+      method: 'POST',
+      dispatcher: this.agent,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      // The trigger's headers may replace the User-Agent, never the Content-Type of the JSON body.
+      headers: { 'user-agent': USER_AGENT, ...trigger.headers, 'content-type': 'application/json' },
+      body,
+    });
+    const responseBody = await readCapped(res.body, this.options.responseBodyLimit);
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    const headers: Array<{ name: string; value: string }> = [];
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.push({ name, value: v });
+      else if (value !== undefined) headers.push({ name, value });
     }
+    const response = JSON.stringify({
+      type: 'webhook_response',
+      data: { status: res.statusCode, headers, body: responseBody },
+      version: '2',
+    });
+    const ms = Math.round(performance.now() - started);
+    return {
+      ok,
+      status: res.statusCode,
+      retryAfterMs: ok ? null : parseRetryAfter(res.headers['retry-after']),
+      summary: `HTTP ${res.statusCode} in ${ms} ms`,
+      log: { status: res.statusCode, request: requestLog, response },
+    };
   }
 
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+function requestLogOf(event: ClaimedEvent, trigger: ResolvedTrigger, currentRetry: number): string {
+  return `{"payload":${buildBody(event, trigger, currentRetry)},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
 }
 
 function clientError(requestLog: string, message: string): WebhookOutcome {
@@ -140,21 +182,28 @@ function clientError(requestLog: string, message: string): WebhookOutcome {
  * Reads up to `limit` bytes of a body for the log. A little more is drained so the connection can be
  * reused; a body far over the limit is cut off (the socket is closed) rather than read to the end.
  */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+function readCapped(body: Readable, limit: number): Promise<string> {
   const drainLimit = Math.max(limit, 1_048_576);
-  const kept: Buffer[] = [];
-  let keptBytes = 0;
-  let seen = 0;
-  for await (const chunk of body) {
-    seen += chunk.length;
-    if (keptBytes < limit) {
-      const part = chunk.subarray(0, limit - keptBytes);
-      kept.push(part);
-      keptBytes += part.length;
-    }
-    if (seen > drainLimit) break; // leaving the loop destroys the body
-  }
-  return Buffer.concat(kept).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let seen = 0;
+    const finish = () => resolve(Buffer.concat(kept, keptBytes).toString('utf8'));
+    body.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (keptBytes < limit) {
+        const part = chunk.length <= limit - keptBytes ? chunk : chunk.subarray(0, limit - keptBytes);
+        kept.push(part);
+        keptBytes += part.length;
+      }
+      if (seen > drainLimit) {
+        body.destroy();
+        finish();
+      }
+    });
+    body.on('end', finish);
+    body.on('error', reject);
+  });
 }
 
 /** Retry-After as ms from now: delay-seconds or an HTTP-date; null when absent or invalid. */

@@ -59,13 +59,14 @@ export const deliveryStatements = (schema: string) =>
 
     /**
      * Records a batch of attempts: each event's tries and verdict, in the same statement as its
-     * invocation log. A verdict applies only while this instance ($5) still holds the event.
-     * $6 (release) parks a retry in the database instead of keeping it locked here.
+     * invocation log. A verdict applies only while this instance ($2) still holds the event; `release`
+     * parks a retry in the database instead of keeping it locked here. $1 and $3 are JSON arrays, so
+     * the logs (already JSON text) travel without escaping.
      */
     recordAttempts: `
       with outcome as (
-        select * from unnest($1::uuid[], $2::int[], $3::text[], $4::int8[], $6::bool[])
-          as o(id, tries, verdict, retry_delay_ms, release)
+        select * from json_to_recordset($1::json)
+          as o(id uuid, tries int, verdict text, retry_delay_ms int8, release bool)
       ), applied as (
         update :SCHEMA.event_log e set
           tries = o.tries,
@@ -76,13 +77,13 @@ export const deliveryStatements = (schema: string) =>
           locked_by = case when o.verdict = 'retry' and not o.release then e.locked_by end,
           locked_at = case when o.verdict = 'retry' and not o.release then e.locked_at end
         from outcome o
-        where e.id = o.id and e.locked_by = $5
+        where e.id = o.id and e.locked_by = $2
         returning e.id
       ), logged as (
         insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response)
-        select l.event_id, l.trigger_name, l.status, l.request::jsonb, l.response::jsonb
-        from unnest($7::uuid[], $8::text[], $9::int[], $10::text[], $11::text[])
-          as l(event_id, trigger_name, status, request, response)
+        select l.event_id, l.trigger_name, l.status, l.request, l.response
+        from json_to_recordset($3::json)
+          as l(event_id uuid, trigger_name text, status int, request jsonb, response jsonb)
       )
       select id from applied`,
 

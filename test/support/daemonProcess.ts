@@ -1,0 +1,68 @@
+/**
+ * The daemon as its own process, started the way a user starts it (`node dist/src/cli.js start`), for
+ * tests that kill it. `npm test` builds dist/ first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  url: string;
+  /** Every log line the process printed. */
+  lines: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_000): Promise<DaemonProcess> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+    const onLine = (line: string) => {
+      lines.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'pg-event-triggers is running' && entry.url) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // not a log line
+      }
+    };
+    let buffered = '';
+    const read = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      parts.forEach(onLine);
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited (${code ?? signal}) before it was running:\n${lines.join('\n')}`));
+    });
+  });
+  return {
+    child,
+    url,
+    lines,
+    exited,
+    kill(signal = 'SIGKILL') {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
