@@ -95,7 +95,7 @@ test('SIGKILL with 5000 events pending and some waiting for a retry: all deliver
   expect(duplicates).toBeLessThanOrEqual(POOL * 2);
 
   // The waits resumed at their time: not before next_retry_at, and not long after it.
-  for (const { id, next_retry_at } of waiting) {
+  for (const { id, next_retry_at } of waiting!) {
     const { rows } = await database.pool.query('select payload->\'data\'->\'new\'->>\'id\' as order_id from event_triggers.event_log where id = $1', [id]);
     const orderId = Number(rows[0].order_id);
     const retry = hook.requests.filter((r) => r.json.event.data.new.id === orderId).at(-1)!;
