@@ -171,7 +171,8 @@ export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, pat
 
 function issueToError(issue: z.core.$ZodIssue, base: string): ApiError {
   const segments = issue.path;
-  if (issue.code === 'invalid_type' && issue.input === undefined && segments.length > 0) {
+  const missing = 'input' in issue && issue.input === undefined;
+  if (missing && segments.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
     const key = segments.at(-1);
     return new ApiError('parse-failed', `key "${String(key)}" not found`, jsonPath(base, segments.slice(0, -1)));
   }

@@ -1,0 +1,167 @@
+/**
+ * Capture: what the trigger functions write into event_log, in the user's transaction, for every kind
+ * of table and column name, and which UPDATEs fire.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startApi, type ApiHarness } from '../support/apiHarness.js';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(() => api?.close());
+
+async function eventsOf(trigger: string): Promise<Array<{ op: string; payload: any; text: string; schema: string; table: string }>> {
+  const { rows } = await api.pool.query(
+    `select payload->>'op' as op, payload, payload::text as text, schema_name as schema, table_name as table
+     from event_triggers.event_log where trigger_name = $1 order by created_at, id`,
+    [trigger],
+  );
+  return rows;
+}
+
+async function create(args: Record<string, unknown>) {
+  const res = await api.query('create_event_trigger', { webhook: 'http://127.0.0.1:9/', ...args });
+  expect(res.json).toEqual({ message: 'success' });
+}
+
+describe('capture', () => {
+  test('any identifier works: mixed case, spaces, quotes, non-ASCII, SQL in the name', async () => {
+    const schema = 'Schéma "X"';
+    const table = `x"; drop table y; --`;
+    const column = 'Prénom "de" l\'utilisateur';
+    await api.pool.query(`create schema "Schéma ""X"""`);
+    await api.pool.query(`create table "Schéma ""X"""."x""; drop table y; --" (id int primary key, "${column.replaceAll('"', '""')}" text, "CamelCase" int)`);
+    await create({
+      name: 'weird',
+      table: { schema, name: table },
+      insert: { columns: '*', payload: [column] },
+      update: { columns: [column, 'CamelCase'] },
+    });
+    await api.pool.query(`insert into "Schéma ""X"""."x""; drop table y; --" values (1, 'Zoë', 2)`);
+    await api.pool.query(`update "Schéma ""X"""."x""; drop table y; --" set "CamelCase" = 3`);
+    const events = await eventsOf('weird');
+    expect(events.map((e) => e.op)).toEqual(['INSERT', 'UPDATE']);
+    expect(events[0]!.payload.data.new).toEqual({ [column]: 'Zoë' });
+    expect(events[0]!.schema).toBe(schema);
+    expect(events[0]!.table).toBe(table);
+    expect(events[1]!.payload.data.old.CamelCase).toBe(2);
+    expect(events[1]!.payload.data.new.CamelCase).toBe(3);
+  });
+
+  test('UPDATE fires only when a listened column changes, NULL to a value included', async () => {
+    await api.pool.query('create table accounts (id int primary key, email text, visits int, doc json, loc point)');
+    await create({ name: 'accounts_email', table: 'accounts', update: { columns: ['email', 'doc', 'loc'] } });
+    await api.pool.query(`insert into accounts values (1, null, 0, null, null)`);
+    await api.pool.query(`update accounts set visits = visits + 1`); // not listened: nothing
+    await api.pool.query(`update accounts set email = email`); // no change: nothing
+    await api.pool.query(`update accounts set email = 'a@x'`); // NULL to a value: fires
+    await api.pool.query(`update accounts set email = null`); // a value to NULL: fires
+    await api.pool.query(`update accounts set doc = '{"a":1}'`); // json has no equality operator: fires
+    await api.pool.query(`update accounts set doc = '{"a":1}'`); // same text: nothing
+    await api.pool.query(`update accounts set loc = point(1,2)`); // point neither: fires
+    const events = await eventsOf('accounts_email');
+    expect(events.map((e) => [e.payload.data.old.email, e.payload.data.new.email])).toEqual([
+      [null, 'a@x'],
+      ['a@x', null],
+      [null, null],
+      [null, null],
+    ]);
+    expect(events[2]!.payload.data.new.doc).toEqual({ a: 1 });
+  });
+
+  test('UPDATE with "*" fires on any change and not on an UPDATE that changes nothing', async () => {
+    await api.pool.query('create table notes (id int primary key, body text)');
+    await create({ name: 'notes_all', table: 'notes', update: { columns: '*' } });
+    await api.pool.query(`insert into notes values (1, 'a')`);
+    await api.pool.query(`update notes set body = 'a'`);
+    await api.pool.query(`update notes set body = 'b'`);
+    expect((await eventsOf('notes_all')).map((e) => e.payload.data.new.body)).toEqual(['b']);
+  });
+
+  test('payload restricts the columns of both old and new; INSERT old and DELETE new are null', async () => {
+    await api.pool.query('create table people (id int primary key, name text, secret text)');
+    await create({
+      name: 'people_ev',
+      table: 'people',
+      insert: { columns: '*', payload: ['id', 'name'] },
+      update: { columns: ['name'], payload: ['name'] },
+      delete: { columns: '*', payload: ['id'] },
+    });
+    await api.pool.query(`insert into people values (1, 'ann', 'pw')`);
+    await api.pool.query(`update people set name = 'bob'`);
+    await api.pool.query(`delete from people`);
+    const [ins, upd, del] = await eventsOf('people_ev');
+    expect(ins!.payload).toEqual({ op: 'INSERT', data: { old: null, new: { id: 1, name: 'ann' } } });
+    expect(upd!.payload).toEqual({ op: 'UPDATE', data: { old: { name: 'ann' }, new: { name: 'bob' } } });
+    expect(del!.payload).toEqual({ op: 'DELETE', data: { old: { id: 1 }, new: null } });
+  });
+
+  test('values are rendered by PostgreSQL: bigints exact, numerics as written, timestamps as JSON', async () => {
+    await api.pool.query('create table amounts (id bigint primary key, amount numeric, at timestamptz, raw jsonb)');
+    await create({ name: 'amounts_ev', table: 'amounts', insert: { columns: '*' } });
+    await api.pool.query(`insert into amounts values (50755254975729665, 10.10, '2024-01-02 03:04:05.678+00', '{"n": 12345678901234567890}')`);
+    const [ev] = await eventsOf('amounts_ev');
+    expect(ev!.text).toContain('"id": 50755254975729665');
+    expect(ev!.text).toContain('"amount": 10.10');
+    expect(ev!.text).toContain('"n": 12345678901234567890');
+    expect(ev!.payload.data.new.at).toMatch(/^2024-01-02T03:04:05\.678\+00:00$/);
+  });
+
+  test('the event is written in the transaction of the change: rolled back, it never existed', async () => {
+    await api.pool.query('create table txn (id int primary key)');
+    await create({ name: 'txn_ev', table: 'txn', insert: { columns: '*' } });
+    const client = await api.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('insert into txn values (1)');
+      await client.query('rollback');
+      await client.query('begin');
+      await client.query('insert into txn values (2)');
+      await client.query('savepoint s');
+      await client.query('insert into txn values (3)');
+      await client.query('rollback to savepoint s');
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    expect((await eventsOf('txn_ev')).map((e) => e.payload.data.new.id)).toEqual([2]);
+  });
+
+  test('a role that may write the table but not the catalog still captures (the capture runs as definer)', async () => {
+    await api.pool.query('create table shared_writes (id int primary key)');
+    await create({ name: 'shared_ev', table: 'shared_writes', insert: { columns: '*' } });
+    // Roles belong to the cluster, not the test database: a unique name, dropped afterwards.
+    const role = `pget_app_${Math.random().toString(36).slice(2, 10)}`;
+    await api.pool.query(`create role ${role}`);
+    await api.pool.query(`grant usage on schema public to ${role}; grant insert on shared_writes to ${role}`);
+    const client = await api.pool.connect();
+    try {
+      await client.query(`set role ${role}`);
+      await client.query('insert into shared_writes values (1)');
+      await expect(client.query('select * from event_triggers.event_log')).rejects.toThrow(/permission denied/);
+    } finally {
+      await client.query('reset role');
+      client.release();
+    }
+    expect(await eventsOf('shared_ev')).toHaveLength(1);
+    await api.pool.query(`drop owned by ${role}; drop role ${role}`);
+  });
+
+  test('capture wakes the daemons with one NOTIFY per transaction', async () => {
+    await api.pool.query('create table woken (id int primary key)');
+    await create({ name: 'woken_ev', table: 'woken', insert: { columns: '*' } });
+    const listener = await api.pool.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query('listen event_triggers_events');
+    try {
+      await api.pool.query('insert into woken select generate_series(1, 100)');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard).toEqual(['']);
+    } finally {
+      await listener.query('unlisten *');
+      listener.release();
+    }
+  });
+});

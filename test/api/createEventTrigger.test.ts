@@ -1,0 +1,187 @@
+/**
+ * create_event_trigger and delete_event_trigger over /v1/query and /v1/metadata, against a real
+ * PostgreSQL: what they install, and every bad input refused with a clear error and no change.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startApi, type ApiHarness } from '../support/apiHarness.js';
+import { catalogSnapshot } from '../support/catalogSnapshot.js';
+
+let api: ApiHarness;
+const WEBHOOK = 'http://127.0.0.1:9/hook';
+
+beforeAll(async () => {
+  api = await startApi({ env: { HOOK_URL: WEBHOOK, TOKEN: 't0k3n' } });
+  await api.pool.query('create table public.users (id bigint primary key, name text, email text, meta json)');
+});
+afterAll(() => api?.close());
+
+const base = (args: Record<string, unknown> = {}) => ({
+  name: 'users_changes',
+  table: { schema: 'public', name: 'users' },
+  webhook: WEBHOOK,
+  insert: { columns: '*' },
+  ...args,
+});
+
+async function sqlTriggers(table = 'users') {
+  const { rows } = await api.pool.query(
+    `select tgname from pg_trigger where tgrelid = $1::regclass and not tgisinternal order by 1`,
+    [table],
+  );
+  return rows.map((r) => r.tgname);
+}
+
+beforeEach(async () => {
+  for (const name of ['users_changes', 'other']) await api.query('delete_event_trigger', { name });
+});
+
+describe('create_event_trigger', () => {
+  test('installs one AFTER ROW trigger per operation and answers success', async () => {
+    const res = await api.query('create_event_trigger', base({ update: { columns: ['name'] }, delete: { columns: '*' } }));
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('{"message":"success"}');
+    expect(await sqlTriggers()).toEqual(['pget_users_changes_DELETE', 'pget_users_changes_INSERT', 'pget_users_changes_UPDATE']);
+    const { rows } = await api.pool.query('select definition from event_triggers.event_triggers where name = $1', ['users_changes']);
+    expect(rows[0].definition).toMatchObject({
+      name: 'users_changes',
+      table: { schema: 'public', name: 'users' },
+      webhook: WEBHOOK,
+      retry_conf: { num_retries: 0, interval_sec: 10, timeout_sec: 60 },
+      headers: [],
+    });
+  });
+
+  test('accepts the spec example as written, and Hasura 2 names on /v1/metadata with a source', async () => {
+    const spec = await api.post('/v1/query', {
+      type: 'create_event_trigger',
+      args: {
+        name: 'users_changes',
+        table: { name: 'users', schema: 'public' },
+        webhook: WEBHOOK,
+        insert: { columns: '*', payload: ['name'] },
+        update: { columns: ['name', 'email'], payload: '*' },
+        delete: { columns: '*' },
+        headers: [
+          { name: 'X-Hasura-From-Val', value: 'myvalue' },
+          { name: 'X-Hasura-From-Env', value_from_env: 'TOKEN' },
+        ],
+        replace: false,
+      },
+    }, { 'X-Hasura-Role': 'admin' });
+    expect(spec.status).toBe(200);
+    const v2 = await api.post('/v1/metadata', {
+      type: 'pg_create_event_trigger',
+      args: { source: 'default', name: 'other', table: 'users', webhook_from_env: 'HOOK_URL', delete: { columns: '*' } },
+    });
+    expect(v2.json).toEqual({ message: 'success' });
+    const wrongSource = await api.post('/v1/metadata', {
+      type: 'pg_delete_event_trigger',
+      args: { source: 'elsewhere', name: 'other' },
+    });
+    expect(wrongSource.status).toBe(400);
+    expect(wrongSource.json).toEqual({ path: '$.args.source', error: 'source "elsewhere" does not exist', code: 'not-exists' });
+  });
+
+  test('replace: true swaps the definition atomically; dropped operations stop firing', async () => {
+    await api.query('create_event_trigger', base({ update: { columns: '*' } }));
+    const replaced = await api.query('create_event_trigger', base({ insert: undefined, delete: { columns: '*' }, replace: true }));
+    expect(replaced.status).toBe(200);
+    expect(await sqlTriggers()).toEqual(['pget_users_changes_DELETE']);
+    await api.pool.query(`insert into users values (1, 'a', 'a@x', null)`);
+    await api.pool.query(`delete from users`);
+    const { rows } = await api.pool.query(
+      `select payload->>'op' as op from event_triggers.event_log where trigger_name = 'users_changes' order by created_at`,
+    );
+    expect(rows.map((r) => r.op)).toEqual(['DELETE']);
+    const ids = await api.pool.query('select count(distinct id)::int as n from event_triggers.event_triggers');
+    expect(ids.rows[0].n).toBe(1);
+  });
+
+  test('the trigger id survives a replace', async () => {
+    await api.query('create_event_trigger', base());
+    const before = await api.pool.query(`select id from event_triggers.event_triggers where name = 'users_changes'`);
+    await api.query('create_event_trigger', base({ replace: true, delete: { columns: '*' } }));
+    const after = await api.pool.query(`select id from event_triggers.event_triggers where name = 'users_changes'`);
+    expect(after.rows[0].id).toBe(before.rows[0].id);
+  });
+
+  test('names of exactly 42 characters work; trigger_on_replication fires the trigger always', async () => {
+    const name = 'a'.repeat(42);
+    expect((await api.query('create_event_trigger', base({ name, trigger_on_replication: true }))).status).toBe(200);
+    const { rows } = await api.pool.query(`select tgenabled from pg_trigger where tgname = $1`, [`pget_${name}_INSERT`]);
+    expect(rows[0].tgenabled).toBe('A');
+    await api.query('delete_event_trigger', { name });
+  });
+
+  // Each bad input: HTTP 400, Hasura's error shape with a useful path, and nothing changed.
+  const refusals: Array<[string, unknown, { code: string; path: string; error?: RegExp }]> = [
+    ['an existing name without replace', base({ name: 'other' }), { code: 'already-exists', path: '$.args.name', error: /already exists/ }],
+    ['an unknown table', base({ table: { schema: 'public', name: 'nope' } }), { code: 'not-exists', path: '$.args.table', error: /table "public.nope" does not exist/ }],
+    ['an unknown schema', base({ table: { schema: 'nowhere', name: 'users' } }), { code: 'not-exists', path: '$.args.table' }],
+    ['an unknown column to listen to', base({ update: { columns: ['name', 'nope'] } }), { code: 'not-exists', path: '$.args.update.columns[1]', error: /column "nope" does not exist/ }],
+    ['an unknown payload column', base({ insert: { columns: '*', payload: ['nope'] } }), { code: 'not-exists', path: '$.args.insert.payload[0]' }],
+    ['a column name in the wrong case', base({ update: { columns: ['Name'] } }), { code: 'not-exists', path: '$.args.update.columns[0]' }],
+    ['an empty column list', base({ update: { columns: [] } }), { code: 'parse-failed', path: '$.args.update.columns', error: /must not be empty/ }],
+    ['columns missing from an operation', base({ update: {} }), { code: 'parse-failed', path: '$.args.update', error: /key "columns" not found/ }],
+    ['a name with a space', base({ name: 'bad name' }), { code: 'parse-failed', path: '$.args.name' }],
+    ['a name starting with a digit', base({ name: '1abc' }), { code: 'parse-failed', path: '$.args.name' }],
+    ['a name of 43 characters', base({ name: 'a'.repeat(43) }), { code: 'parse-failed', path: '$.args.name', error: /at most 42/ }],
+    ['both webhook and webhook_from_env', base({ webhook_from_env: 'HOOK_URL' }), { code: 'parse-failed', path: '$.args', error: /exactly one of "webhook" and "webhook_from_env"/ }],
+    ['neither webhook nor webhook_from_env', base({ webhook: undefined }), { code: 'parse-failed', path: '$.args' }],
+    ['a webhook_from_env variable that is not set', base({ webhook: undefined, webhook_from_env: 'NOT_SET' }), { code: 'invalid-configuration', path: '$.args.webhook_from_env', error: /"NOT_SET"/ }],
+    ['a header value_from_env that is not set', base({ headers: [{ name: 'X-A', value_from_env: 'NOT_SET' }] }), { code: 'invalid-configuration', path: '$.args.headers[0].value_from_env' }],
+    ['a header with both value and value_from_env', base({ headers: [{ name: 'X-A', value: 'a', value_from_env: 'TOKEN' }] }), { code: 'parse-failed', path: '$.args.headers[0]' }],
+    ['a header name that is not a token', base({ headers: [{ name: 'X A', value: 'a' }] }), { code: 'parse-failed', path: '$.args.headers[0].name' }],
+    ['a header value with a newline', base({ headers: [{ name: 'X-A', value: 'a\r\nX-Injected: 1' }] }), { code: 'parse-failed', path: '$.args.headers[0].value' }],
+    ['a webhook that is not an http URL', base({ webhook: 'ftp://example/hook' }), { code: 'parse-failed', path: '$.args.webhook' }],
+    ['a negative num_retries', base({ retry_conf: { num_retries: -1 } }), { code: 'parse-failed', path: '$.args.retry_conf.num_retries' }],
+    ['a fractional interval_sec', base({ retry_conf: { interval_sec: 1.5 } }), { code: 'parse-failed', path: '$.args.retry_conf.interval_sec' }],
+    ['timeout_sec 0', base({ retry_conf: { timeout_sec: 0 } }), { code: 'parse-failed', path: '$.args.retry_conf.timeout_sec' }],
+    ['num_retries as a string', base({ retry_conf: { num_retries: '3' } }), { code: 'parse-failed', path: '$.args.retry_conf.num_retries', error: /expected a number, got a string/ }],
+    ['an unknown key', base({ webhookk: WEBHOOK }), { code: 'parse-failed', path: '$.args', error: /unexpected key "webhookk"/ }],
+    ['an unknown key in an operation', base({ insert: { columns: '*', colums: '*' } }), { code: 'parse-failed', path: '$.args.insert' }],
+    ['a key Hasura has and we do not', base({ request_transform: { body: 'x' } }), { code: 'not-supported', path: '$.args.request_transform' }],
+    ['the catalog schema as table', base({ table: { schema: 'event_triggers', name: 'event_log' } }), { code: 'not-supported', path: '$.args.table' }],
+    ['a view', base({ table: 'users_view' }), { code: 'not-supported', path: '$.args.table' }],
+    ['no operation and enable_manual false', base({ insert: undefined, enable_manual: false }), { code: 'invalid-configuration', path: '$.args' }],
+    ['args that are not an object', 'users', { code: 'parse-failed', path: '$.args' }],
+  ];
+
+  test.each(refusals)('refuses %s', async (_what, args, expected) => {
+    await api.pool.query('create or replace view users_view as select * from users');
+    await api.query('create_event_trigger', base({ name: 'other' }));
+    const before = await catalogSnapshot(api.pool);
+    const res = await api.query('create_event_trigger', args);
+    expect(res.status).toBe(400);
+    expect(Object.keys(res.json).sort()).toEqual(['code', 'error', 'path']);
+    expect(res.json.code).toBe(expected.code);
+    expect(res.json.path).toBe(expected.path);
+    if (expected.error) expect(res.json.error).toMatch(expected.error);
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
+  });
+});
+
+describe('delete_event_trigger', () => {
+  test('drops the SQL triggers and functions with the definition, and archives the events', async () => {
+    await api.query('create_event_trigger', base({ update: { columns: '*' } }));
+    await api.pool.query(`insert into users values (10, 'a', 'a@x', null)`);
+    expect((await api.query('delete_event_trigger', { name: 'users_changes' })).json).toEqual({ message: 'success' });
+    expect(await sqlTriggers()).toEqual([]);
+    const fns = await api.pool.query(`select count(*)::int as n from pg_proc where proname like 'pget_users_changes%'`);
+    expect(fns.rows[0].n).toBe(0);
+    const events = await api.pool.query(`select bool_and(archived) as archived from event_triggers.event_log where trigger_name = 'users_changes'`);
+    expect(events.rows[0].archived).toBe(true);
+    await api.pool.query(`insert into users values (11, 'b', 'b@x', null)`);
+    const after = await api.pool.query(`select count(*)::int as n from event_triggers.event_log where not archived`);
+    expect(after.rows[0].n).toBe(0);
+    await api.pool.query('delete from users');
+  });
+
+  test('an unknown trigger is not-exists and changes nothing', async () => {
+    const before = await catalogSnapshot(api.pool);
+    const res = await api.query('delete_event_trigger', { name: 'never_created' });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ path: '$.args.name', error: 'event trigger "never_created" does not exist', code: 'not-exists' });
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
+  });
+});
