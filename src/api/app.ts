@@ -44,6 +44,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Any content type is read as JSON (curl -d sends form encoding by default), without losing digits.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
     try {
       done(null, parseJson(body as string));
     } catch (error) {

@@ -118,11 +118,12 @@ const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 export const redeliverEventArgs = z.strictObject({ event_id: uuid, source: z.string().optional() });
 export type RedeliverEventArgs = z.infer<typeof redeliverEventArgs>;
 
-export const invokeEventTriggerArgs = z.strictObject({
-  name: triggerName,
-  payload: z.unknown().refine((p) => p !== undefined, { message: 'key "payload" not found', abort: true }),
-  source: z.string().optional(),
-});
+export const invokeEventTriggerArgs = z
+  .strictObject({ name: triggerName, payload: z.unknown(), source: z.string().optional() })
+  .superRefine((a, ctx) => {
+    // Any JSON value is a payload, null included; only a missing key is refused.
+    if (a.payload === undefined) ctx.addIssue({ code: 'custom', message: 'key "payload" not found', path: [] });
+  });
 export type InvokeEventTriggerArgs = z.infer<typeof invokeEventTriggerArgs>;
 
 const pageLimit = z.number().int('must be a whole number').min(0, 'must not be negative').max(100_000);
