@@ -8,7 +8,9 @@ import { createActor, fromCallback, fromPromise, waitFor, type InspectionEvent, 
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import { buildApp, type Health } from './api/app.js';
 import { createOperationContext } from './api/operations/context.js';
+import type pg from 'pg';
 import { notifyChannel } from './catalog/channel.js';
+import { findInconsistencies, type TriggerTableState } from './catalog/consistency.js';
 import { TriggerRegistry } from './catalog/triggerRegistry.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
@@ -19,6 +21,7 @@ import { DeliveryEngine } from './delivery/engine.js';
 import { startNotifier, type Notifier } from './delivery/notifier.js';
 import { Presence } from './delivery/presence.js';
 import { WebhookClient } from './delivery/webhookClient.js';
+import { triggerStatements } from './sql/triggerStatements.js';
 import { startInspector, type Inspector } from './inspect/inspector.js';
 
 export interface DaemonDeps {
@@ -102,6 +105,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
           await registry.reload();
           const problems = registry.all().filter((t) => t.problem);
           if (problems.length) throw new StartupError(problems.map((t) => t.problem).join('; '));
+          await warnAboutInconsistentTriggers(pool, config.schema, log);
           await presence.start();
           notifier = await startNotifier({
             connectionString: databaseUrl,
@@ -191,6 +195,15 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
       return stopping;
     },
   };
+}
+
+/** Triggers left behind by DDL (a dropped table, renamed columns) still boot, with a warning each. */
+async function warnAboutInconsistentTriggers(pool: pg.Pool, schema: string, log: Logger) {
+  const { rows } = await pool.query<TriggerTableState>({ ...triggerStatements(schema).tableState, values: [null] });
+  for (const row of rows) {
+    const found = findInconsistencies(row);
+    if (found) log.warn({ trigger: row.name }, `inconsistent event trigger: ${found.reason}`);
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

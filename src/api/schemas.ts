@@ -154,6 +154,8 @@ export const getEventByIdArgs = z.strictObject({
 });
 export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
 
+export const getInconsistentMetadataArgs = z.strictObject({});
+
 /** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
 export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {
   if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {

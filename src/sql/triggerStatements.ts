@@ -15,12 +15,36 @@ export const triggerStatements = (schema: string) =>
     getForUpdate: `select name, id, definition from :SCHEMA.event_triggers where name = $1 for update`,
     get: `select name, id, definition from :SCHEMA.event_triggers where name = $1`,
     insert: `
-      insert into :SCHEMA.event_triggers (name, schema_name, table_name, definition)
-      values ($1, $2, $3, $4::jsonb) returning id`,
+      insert into :SCHEMA.event_triggers (name, schema_name, table_name, definition, table_oid)
+      values ($1, $2, $3, $4::jsonb, $5::int8::oid) returning id`,
     replace: `
       update :SCHEMA.event_triggers
-      set schema_name = $2, table_name = $3, definition = $4::jsonb, updated_at = now()
+      set schema_name = $2, table_name = $3, definition = $4::jsonb, table_oid = $5::int8::oid, updated_at = now()
       where name = $1 returning id`,
+    /**
+     * Each trigger ($1: one, or null: all) with its table as it is now: found by oid (renames), else by
+     * name (a dump and restore gives new oids); its columns and the capture triggers it carries. No row
+     * for the table when it was dropped.
+     */
+    tableState: `
+      select t.name, t.definition::text as definition,
+             cur.schema_name as current_schema, cur.table_name as current_table,
+             cur.columns, cur.triggers
+      from :SCHEMA.event_triggers t
+      left join lateral (
+        select n.nspname::text as schema_name, c.relname::text as table_name,
+               array(select a.attname::text from pg_catalog.pg_attribute a
+                     where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+               array(select g.tgname::text from pg_catalog.pg_trigger g
+                     where g.tgrelid = c.oid and g.tgname like 'pget\_%') as triggers
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p')
+          and (c.oid = t.table_oid or (n.nspname = t.schema_name and c.relname = t.table_name))
+        order by c.oid = t.table_oid desc
+        limit 1
+      ) cur on true
+      where $1::text is null or t.name = $1
+      order by t.name`,
     delete: `delete from :SCHEMA.event_triggers where name = $1`,
     listAll: `select name, id, definition::text as definition from :SCHEMA.event_triggers order by name`,
     installCapture: `select :SCHEMA.install_capture($1, $2::int8::oid::regclass, $3, $4::text[], $5::text[], $6, $7)`,

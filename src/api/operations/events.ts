@@ -10,7 +10,7 @@ import type {
 } from '../schemas.js';
 import type { ChannelCommand } from '../../catalog/channel.js';
 import type { OperationContext, Tx } from './context.js';
-import { loadDefinition, SUCCESS } from './triggers.js';
+import { currentTable, loadDefinition, SUCCESS } from './triggers.js';
 
 export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: InvokeEventTriggerArgs) {
   const { definition: def } = await loadDefinition(ctx, tx, args.name);
@@ -19,9 +19,10 @@ export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: In
   }
   // The user's payload is re-serialised digit for digit (bigints included) and embedded as event.data.new.
   const payload = `{"op":"MANUAL","data":{"old":null,"new":${stringifyParsed(args.payload)}}}`;
+  const table = await currentTable(ctx, tx, def);
   const inserted = await tx.client.query<{ id: string }>({
     ...ctx.sql.events.insertManual,
-    values: [def.table.schema, def.table.name, def.name, payload],
+    values: [table.schema, table.name, def.name, payload],
   });
   await wakeFetchers(ctx, tx);
   return { event_id: inserted.rows[0]!.id };

@@ -11,6 +11,7 @@ import {
   getEventByIdArgs,
   getEventInvocationLogsArgs,
   getEventLogsArgs,
+  getInconsistentMetadataArgs,
   invokeEventTriggerArgs,
   parseArgsWith,
   redeliverEventArgs,
@@ -24,7 +25,7 @@ import {
   redeliverEvent,
 } from './events.js';
 import { inTransaction } from './transaction.js';
-import { createEventTrigger, deleteEventTrigger } from './triggers.js';
+import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
 interface Operation<S extends z.ZodType = z.ZodType> {
   args: S;
@@ -42,6 +43,7 @@ export const OPERATIONS: Record<string, Operation> = {
   get_event_logs: op(getEventLogsArgs, getEventLogs),
   get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
   get_event_by_id: op(getEventByIdArgs, getEventById),
+  get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
 };
 
 export function findOperation(type: string): Operation | undefined {

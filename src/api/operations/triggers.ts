@@ -5,6 +5,7 @@ import {
   missingEnvironment,
   type TriggerDefinition,
 } from '../../catalog/definition.js';
+import { findInconsistencies, type InconsistentObject, type TriggerTableState } from '../../catalog/consistency.js';
 import { checkAgainstLiveSchema } from '../../catalog/liveSchema.js';
 import { ApiError } from '../errors.js';
 import type { CreateEventTriggerArgs, DeleteEventTriggerArgs } from '../schemas.js';
@@ -48,7 +49,7 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
       values: [def.name, table.oid, op.toUpperCase(), listen, payload, ctx.channel, def.trigger_on_replication],
     });
   }
-  const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def)];
+  const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def), table.oid];
   await client.query({ ...(existing.rowCount ? sql.replace : sql.insert), values });
   await announceChange(ctx, tx, def.name);
   return SUCCESS;
@@ -66,6 +67,21 @@ export async function deleteEventTrigger(ctx: OperationContext, tx: Tx, args: De
   await client.query({ ...sql.archiveEvents, values: [args.name] });
   await announceChange(ctx, tx, args.name);
   return SUCCESS;
+}
+
+/** Hasura's get_inconsistent_metadata: triggers whose table or columns are gone since they were made. */
+export async function getInconsistentMetadata(ctx: OperationContext, tx: Tx) {
+  const { rows } = await tx.client.query<TriggerTableState>({ ...ctx.sql.triggers.tableState, values: [null] });
+  const inconsistent = rows.map(findInconsistencies).filter((o): o is InconsistentObject => o !== undefined);
+  return { is_consistent: inconsistent.length === 0, inconsistent_objects: inconsistent };
+}
+
+/** The table a trigger captures as it is named now (after renames), or as defined if it is gone. */
+export async function currentTable(ctx: OperationContext, tx: Tx, def: TriggerDefinition) {
+  const { rows } = await tx.client.query<TriggerTableState>({ ...ctx.sql.triggers.tableState, values: [def.name] });
+  const row = rows[0];
+  if (!row?.current_table || !row.current_schema) return def.table;
+  return { schema: row.current_schema, name: row.current_table };
 }
 
 /** Reads a stored definition, or throws not-exists. */

@@ -13,9 +13,11 @@ create table :SCHEMA.event_triggers (
   name text primary key,
   -- Stable id sent as trigger.id in every payload; kept across replace.
   id uuid not null unique default gen_random_uuid(),
-  -- The table the trigger captures (as named at create time).
+  -- The table the trigger captures, as named at create time, and its oid: a rename keeps the oid (and
+  -- the capture, which reads the table's name when it fires); a dump and restore keeps the names.
   schema_name text not null,
   table_name text not null,
+  table_oid oid not null,
   -- The full normalised definition (webhook, operations, headers, retry_conf, ...).
   definition jsonb not null,
   created_at timestamptz not null default now(),
@@ -151,9 +153,19 @@ declare
   row_image_new text := 'NULL';
   skip_unchanged text := '';
   when_clause text := '';
+  tbl_kind "char";
+  -- The event names the table as it is called when the row changes, so renames are followed. A row of
+  -- a partitioned table is captured under the partitioned (root) table, not the partition.
+  name_lookup text := '';
+  name_values text := 'TG_TABLE_SCHEMA, TG_TABLE_NAME';
 begin
-  select n.nspname, c.relname into tbl_schema, tbl_name
+  select n.nspname, c.relname, c.relkind into tbl_schema, tbl_name, tbl_kind
   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.oid = tbl;
+  if tbl_kind = 'p' then
+    name_lookup := 'SELECT n.nspname, c.relname INTO _schema, _table FROM pg_class c '
+      || 'JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_partition_root(TG_RELID);';
+    name_values := '_schema, _table';
+  end if;
 
   if op in ('UPDATE', 'DELETE') then row_image_old := '_old'; end if;
   if op in ('INSERT', 'UPDATE') then row_image_new := '_new'; end if;
@@ -182,19 +194,22 @@ begin
     DECLARE
       _old jsonb;
       _new jsonb;
+      _schema name;
+      _table name;
     BEGIN
       IF TG_OP <> 'INSERT' THEN _old := to_jsonb(OLD); END IF;
       IF TG_OP <> 'DELETE' THEN _new := to_jsonb(NEW); END IF;
       %3$s
+      %4$s
       INSERT INTO %1$I.event_log (schema_name, table_name, trigger_name, payload)
-      VALUES (%4$L, %5$L, %6$L, jsonb_build_object('op', %7$L,
+      VALUES (%5$s, %6$L, jsonb_build_object('op', %7$L,
         'data', jsonb_build_object('old', %8$s, 'new', %9$s)));
       -- A wake-up, not the data: identical notifications in one transaction are delivered once.
       PERFORM pg_notify(%10$L, '');
       RETURN NULL;
     END
     $body$
-  $fn$, ':SCHEMA_NAME', fn_name, skip_unchanged, tbl_schema, tbl_name, trigger_name, op,
+  $fn$, ':SCHEMA_NAME', fn_name, skip_unchanged, name_lookup, name_values, trigger_name, op,
         row_image_old, row_image_new, channel);
 
   execute format('CREATE TRIGGER %I AFTER %s ON %I.%I FOR EACH ROW%s EXECUTE FUNCTION %I.%I()',

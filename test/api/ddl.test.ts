@@ -1,0 +1,126 @@
+/**
+ * User DDL on captured tables never breaks the user's writes. Renames are followed by the capture;
+ * what PostgreSQL's dependencies protect is refused by PostgreSQL with the capture trigger named;
+ * what leaves a trigger describing things that are gone is reported by get_inconsistent_metadata.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startApi, type ApiHarness } from '../support/apiHarness.js';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(() => api?.close());
+
+async function create(args: Record<string, unknown>) {
+  const res = await api.query('create_event_trigger', { webhook: 'http://127.0.0.1:9/', ...args });
+  expect(res.json).toEqual({ message: 'success' });
+}
+
+async function lastEvent(trigger: string) {
+  const { rows } = await api.pool.query(
+    `select schema_name, table_name, payload from event_triggers.event_log
+     where trigger_name = $1 order by created_at desc, id desc limit 1`,
+    [trigger],
+  );
+  return rows[0];
+}
+
+async function inconsistencies() {
+  const res = await api.post('/v1/metadata', { type: 'get_inconsistent_metadata', args: {} });
+  expect(res.status).toBe(200);
+  return res.json as { is_consistent: boolean; inconsistent_objects: Array<{ type: string; reason: string; definition: { name: string } }> };
+}
+
+const reasonFor = async (name: string) =>
+  (await inconsistencies()).inconsistent_objects.find((o) => o.definition.name === name)?.reason;
+
+describe('DDL on captured tables', () => {
+  test('renaming the table and its schema: writes go on, events carry the new names', async () => {
+    await api.pool.query('create schema shop; create table shop.orders (id int primary key, total int)');
+    await create({ name: 'orders_ev', table: { schema: 'shop', name: 'orders' }, insert: { columns: '*' }, update: { columns: ['total'] } });
+    await api.pool.query('alter table shop.orders rename to purchases');
+    await api.pool.query('alter schema shop rename to store');
+    await api.pool.query('insert into store.purchases values (1, 10)');
+    await api.pool.query('update store.purchases set total = 11');
+    expect(await lastEvent('orders_ev')).toMatchObject({ schema_name: 'store', table_name: 'purchases' });
+    const invoked = await api.query('invoke_event_trigger', { name: 'orders_ev', payload: { by: 'hand' } });
+    const { rows } = await api.pool.query('select schema_name, table_name from event_triggers.event_log where id = $1', [invoked.json.event_id]);
+    expect(rows[0]).toEqual({ schema_name: 'store', table_name: 'purchases' });
+    expect(await reasonFor('orders_ev')).toBeUndefined();
+  });
+
+  test('renaming a listened column: UPDATEs still fire, and the stale definition is reported', async () => {
+    await api.pool.query('create table accounts (id int primary key, email text)');
+    await create({ name: 'accounts_ev', table: 'accounts', update: { columns: ['email'] } });
+    await api.pool.query('alter table accounts rename column email to mail');
+    await api.pool.query(`insert into accounts values (1, 'a@x')`);
+    await api.pool.query(`update accounts set mail = 'b@x'`);
+    expect((await lastEvent('accounts_ev')).payload.data.new).toEqual({ id: 1, mail: 'b@x' });
+    expect(await reasonFor('accounts_ev')).toMatch(/update\.columns names column "email" that no longer exists/);
+  });
+
+  test('dropping a payload column: writes go on without it, and it is reported', async () => {
+    await api.pool.query('create table profiles (id int primary key, name text, bio text)');
+    await create({ name: 'profiles_ev', table: 'profiles', insert: { columns: '*', payload: ['id', 'bio'] } });
+    await api.pool.query('alter table profiles drop column bio');
+    await api.pool.query(`insert into profiles values (1, 'ann')`);
+    expect((await lastEvent('profiles_ev')).payload.data.new).toEqual({ id: 1 });
+    expect(await reasonFor('profiles_ev')).toMatch(/insert\.payload names column "bio"/);
+  });
+
+  test('dropping or retyping a listened column is refused by PostgreSQL, naming the capture trigger', async () => {
+    await api.pool.query('create table prices (id int primary key, amount int)');
+    await create({ name: 'prices_ev', table: 'prices', update: { columns: ['amount'] } });
+    const drop = await api.pool.query('alter table prices drop column amount').catch((e: { message: string; detail?: string }) => e);
+    expect((drop as { message: string }).message).toMatch(/cannot drop column amount/);
+    expect((drop as { detail?: string }).detail).toMatch(/trigger pget_prices_ev_UPDATE/);
+    const retype = await api.pool.query('alter table prices alter column amount type bigint').catch((e: Error) => e);
+    expect((retype as Error).message).toMatch(/trigger/);
+    await api.pool.query('insert into prices values (1, 1)');
+    await api.pool.query('update prices set amount = 2');
+    expect((await lastEvent('prices_ev')).payload.data.new.amount).toBe(2);
+  });
+
+  test('dropping the table: the trigger is reported inconsistent, and can be deleted or recreated', async () => {
+    await api.pool.query('create table temp_things (id int primary key)');
+    await create({ name: 'things_ev', table: 'temp_things', insert: { columns: '*' } });
+    await api.pool.query('drop table temp_things');
+    const report = await inconsistencies();
+    expect(report.is_consistent).toBe(false);
+    const things = report.inconsistent_objects.find((o) => o.definition.name === 'things_ev');
+    expect(things).toMatchObject({ type: 'event_trigger' });
+    expect(things!.reason).toMatch(/table "public.temp_things" no longer exists/);
+    await api.pool.query('create table temp_things (id int primary key)');
+    await create({ name: 'things_ev', table: 'temp_things', insert: { columns: '*' }, replace: true });
+    expect(await reasonFor('things_ev')).toBeUndefined();
+    await api.pool.query('insert into temp_things values (1)');
+    expect(await lastEvent('things_ev')).toMatchObject({ table_name: 'temp_things' });
+    expect((await api.query('delete_event_trigger', { name: 'things_ev' })).status).toBe(200);
+  });
+
+  test('a capture trigger dropped by hand is reported', async () => {
+    await api.pool.query('create table audits (id int primary key)');
+    await create({ name: 'audits_ev', table: 'audits', insert: { columns: '*' } });
+    await api.pool.query('drop trigger "pget_audits_ev_INSERT" on audits');
+    expect(await reasonFor('audits_ev')).toMatch(/pget_audits_ev_INSERT is missing/);
+  });
+
+  test('a partitioned table is captured under its own name, whatever the partition', async () => {
+    await api.pool.query(`create table measures (id int, at date not null, v int) partition by range (at);
+      create table measures_2024 partition of measures for values from ('2024-01-01') to ('2025-01-01');
+      create table measures_2025 partition of measures for values from ('2025-01-01') to ('2026-01-01')`);
+    await create({ name: 'measures_ev', table: 'measures', insert: { columns: '*' }, update: { columns: ['v'] } });
+    await api.pool.query(`insert into measures values (1, '2024-05-01', 1), (2, '2025-05-01', 2)`);
+    await api.pool.query(`update measures set v = v + 1 where id = 2`);
+    const { rows } = await api.pool.query(
+      `select table_name, payload->>'op' as op from event_triggers.event_log where trigger_name = 'measures_ev' order by created_at, id`,
+    );
+    expect(rows).toEqual([
+      { table_name: 'measures', op: 'INSERT' },
+      { table_name: 'measures', op: 'INSERT' },
+      { table_name: 'measures', op: 'UPDATE' },
+    ]);
+    expect(await reasonFor('measures_ev')).toBeUndefined();
+  });
+});
