@@ -117,3 +117,13 @@ describe('the pg-event-triggers command', () => {
     expect(rows[0].n).toBe(0);
   });
 });
+
+describe('docs/configuration.md', () => {
+  test('documents every flag that --help lists', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const flags = [...helpText().matchAll(/^ {2}(--[a-z-]+) </gm)].map((m) => m[1]!);
+    expect(flags.length).toBeGreaterThan(15);
+    for (const flag of flags) expect(doc, flag).toContain(`\`${flag}`);
+  });
+});
