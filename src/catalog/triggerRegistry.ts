@@ -14,6 +14,8 @@ export interface ResolvedTrigger {
   definition: TriggerDefinition;
   /** Undefined when the definition cannot be delivered here (see problem). */
   url: string | undefined;
+  /** The URL split as undici's dispatch() takes it. */
+  target: { origin: string; path: string } | undefined;
   /** Headers sent with every call: the trigger's, resolved. */
   headers: Record<string, string>;
   /** Headers as the invocation log shows them: env-sourced ones by variable name, never by value. */
@@ -81,11 +83,17 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
   const problems = missingEnvironment(def, env);
   const headers: Record<string, string> = {};
   for (const h of def.headers) headers[h.name.toLowerCase()] = 'value' in h ? h.value : env[h.value_from_env] ?? '';
+  const url = problems.length ? undefined : def.webhook ?? env[def.webhook_from_env!];
+  const target = url === undefined ? undefined : splitUrl(url);
+  if (url !== undefined && !target) {
+    problems.push({ path: 'webhook_from_env', message: `environment variable "${def.webhook_from_env}" of event trigger "${def.name}" is not an http(s) URL` });
+  }
   return {
     name: def.name,
     id,
     definition: def,
-    url: problems.length ? undefined : def.webhook ?? env[def.webhook_from_env!],
+    url,
+    target,
     headers,
     loggedHeaders: def.headers,
     loggedHeadersJson: JSON.stringify(def.headers),
@@ -93,4 +101,14 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     triggerJson: JSON.stringify({ name: def.name, id }),
     problem: problems.length ? problems.map((p) => p.message).join('; ') : undefined,
   };
+}
+
+function splitUrl(url: string): { origin: string; path: string } | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
+    return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  } catch {
+    return undefined;
+  }
 }
