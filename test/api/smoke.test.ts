@@ -23,6 +23,5 @@ test('create, capture insert/update/delete', async () => {
   await api.pool.query(`update users set name = 'b'`);
   await api.pool.query(`delete from users`);
   const { rows } = await api.pool.query(`select trigger_name, payload::text from event_triggers.event_log order by created_at`);
-  console.log(rows);
   expect(rows).toHaveLength(3);
 });
