@@ -105,6 +105,10 @@ export class DeliveryEngine implements LocalEngine {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
+    // Events restored before start() queued for a slot while pump() still refused to run (state idle).
+    // Grant their slots now: otherwise, when they fill the claim window beyond what the fetch loop
+    // tops up, nothing ever pumps the queue and the daemon stalls with the events locked.
+    this.schedulePump();
     this.loop = this.fetchLoop();
     this.takeoverTimer = setInterval(() => {
       this.restore().catch((error) => this.options.log.warn({ err: error }, 'takeover check failed'));

@@ -1,0 +1,100 @@
+/**
+ * Small helpers shared by the reliability tests (test/reliability/): the daemon's API and /healthz over
+ * real HTTP, and accounting of what a webhook received, by event id.
+ */
+import type pg from 'pg';
+import { request } from 'undici';
+import type { DaemonProcess } from './daemonProcess.js';
+import type { ReceivedRequest } from './webhookReceiver.js';
+
+/** POST /v1/query {"type", "args"} on a daemon; throws with the body on a non-200 answer. */
+export async function apiQuery(baseUrl: string, type: string, args: unknown): Promise<unknown> {
+  const res = await request(`${baseUrl}/v1/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type, args }),
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`${type} answered ${res.statusCode}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** GET /healthz: the status code, or 0 when the request itself failed (nothing listening). */
+export async function healthStatus(baseUrl: string, timeoutMs = 3000): Promise<number> {
+  try {
+    const res = await request(`${baseUrl}/healthz`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    await res.body.dump();
+    return res.statusCode;
+  } catch {
+    return 0;
+  }
+}
+
+/** True while the child process has neither exited nor been killed. */
+export function isAlive(daemon: DaemonProcess): boolean {
+  return daemon.child.exitCode === null && daemon.child.signalCode === null;
+}
+
+/** How many times each event id reached the webhook (requests without a parsable event are left out). */
+export function arrivalsById(requests: readonly ReceivedRequest[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    const id = r.json?.id;
+    if (typeof id !== 'string') continue;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Arrivals beyond the first of each event. */
+export function duplicateArrivals(requests: readonly ReceivedRequest[]): number {
+  let n = 0;
+  for (const count of arrivalsById(requests).values()) n += count - 1;
+  return n;
+}
+
+/** Ids of the events that reached the webhook more than once. */
+export function duplicatedIds(requests: readonly ReceivedRequest[]): Set<string> {
+  return new Set([...arrivalsById(requests)].filter(([, count]) => count > 1).map(([id]) => id));
+}
+
+/** The instance id a daemon process announced when it started running. */
+export function instanceIdOf(daemon: DaemonProcess): string {
+  for (const line of daemon.lines) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; instanceId?: string };
+      if (entry.msg === 'pg-event-triggers is running' && entry.instanceId) return entry.instanceId;
+    } catch {
+      // not a log line
+    }
+  }
+  throw new Error('the daemon did not log its instance id');
+}
+
+export interface EventLogCounts {
+  total: number;
+  delivered: number;
+  error: number;
+  locked: number;
+}
+
+export async function eventLogCounts(pool: pg.Pool, schema = 'event_triggers'): Promise<EventLogCounts> {
+  const { rows } = await pool.query(
+    `select count(*)::int as total, count(*) filter (where delivered)::int as delivered,
+            count(*) filter (where error)::int as error, count(*) filter (where locked_by is not null)::int as locked
+     from ${schema}.event_log`,
+  );
+  return rows[0] as EventLogCounts;
+}
+
+export async function eventLogIds(pool: pg.Pool, schema = 'event_triggers'): Promise<Set<string>> {
+  const { rows } = await pool.query<{ id: string }>(`select id::text from ${schema}.event_log`);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** The last lines a daemon printed, for a failure message. */
+export function tail(daemon: DaemonProcess | undefined, n = 30): string {
+  return daemon ? daemon.lines.slice(-n).join('\n') : '';
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
