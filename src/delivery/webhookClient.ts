@@ -127,9 +127,13 @@ export class WebhookClient {
           if (Array.isArray(value)) for (const v of value) logged.push({ name, value: v });
           else if (value !== undefined) logged.push({ name, value });
         }
+        // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"): a body holding one (any
+        // binary body) made the recorder's batch fail forever, and with it every outcome queued after it.
+        // Shown as U+FFFD, like the bytes that are not UTF-8.
+        const text = Buffer.concat(kept, keptBytes).toString('utf8').replace(/\u0000/g, '\uFFFD');
         const response = JSON.stringify({
           type: 'webhook_response',
-          data: { status, headers: logged, body: Buffer.concat(kept, keptBytes).toString('utf8') },
+          data: { status, headers: logged, body: text },
           version: '2',
         });
         finish({
