@@ -167,9 +167,66 @@ export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, pat
     if (unsupported) {
       throw new ApiError('not-supported', `"${unsupported}" is not supported by pg-event-triggers`, `${path}.${unsupported}`);
     }
+    checkStorable(args, path);
     return result.data;
   }
   throw issueToError(result.error.issues[0]!, path);
+}
+
+/**
+ * Deepest nesting accepted anywhere in args. Payloads are re-serialised recursively (stringifyParsed)
+ * and PostgreSQL parses jsonb recursively: a payload nested a few thousand levels deep overflowed the
+ * stack and answered 500 (found by test/properties/apiFuzz.test.ts).
+ */
+export const MAX_ARGS_DEPTH = 1000;
+
+/** NUL, or a UTF-16 surrogate without its pair: neither has a place in PostgreSQL text or jsonb. */
+const UNSTORABLE_CHARACTER = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Refuses args PostgreSQL cannot store, before any SQL runs. Every string of the args (payload, webhook,
+ * header values, identifiers) ends up in text or jsonb, where "\u0000" and lone surrogates are errors
+ * (22P05, 22P02): they used to reach the database and answer 500 instead of 400 (found by
+ * test/properties/apiFuzz.test.ts). A lone surrogate in a table name was also sent as U+FFFD and could
+ * match another table. Iterative, so depth cannot overflow the stack here.
+ */
+function checkStorable(args: unknown, base: string): void {
+  interface Node {
+    value: unknown;
+    parent: Node | undefined;
+    key: string | number | undefined;
+    depth: number;
+  }
+  const pathOf = (node: Node, key?: string): string => {
+    const segments: Array<string | number> = key === undefined ? [] : [key];
+    for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) segments.unshift(n.key);
+    return jsonPath(base, segments);
+  };
+  const unstorable = (node: Node, key?: string) =>
+    new ApiError(
+      'parse-failed',
+      `${key === undefined ? 'strings' : 'keys'} must not contain NUL characters or unpaired UTF-16 surrogates (PostgreSQL cannot store them)`,
+      pathOf(node, key),
+    );
+  const stack: Node[] = [{ value: args, parent: undefined, key: undefined, depth: 0 }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const { value } = node;
+    if (typeof node.key === 'string' && UNSTORABLE_CHARACTER.test(node.key)) throw unstorable(node.parent!, node.key);
+    if (typeof value === 'string') {
+      if (UNSTORABLE_CHARACTER.test(value)) throw unstorable(node);
+      continue;
+    }
+    if (value === null || typeof value !== 'object' || isLossless(value)) continue;
+    if (node.depth >= MAX_ARGS_DEPTH) {
+      throw new ApiError('parse-failed', `nested deeper than ${MAX_ARGS_DEPTH} levels`, pathOf(node));
+    }
+    // Children pushed in reverse so the first problem in document order is the one reported.
+    const children: Node[] = Array.isArray(value)
+      ? value.map((v, i) => ({ value: v, parent: node, key: i, depth: node.depth + 1 }))
+      : Object.keys(value).map((k) => ({ value: (value as Record<string, unknown>)[k], parent: node, key: k, depth: node.depth + 1 }));
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
 }
 
 function issueToError(issue: z.core.$ZodIssue, base: string): ApiError {

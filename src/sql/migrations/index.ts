@@ -3,6 +3,7 @@
  * add the next number instead.
  */
 import { catalogMigration } from './0001_catalog.js';
+import { installCaptureQuotingMigration } from './0002_install_capture_quoting.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,7 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: 'catalog', sql: catalogMigration }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'catalog', sql: catalogMigration },
+  { version: 2, name: 'install_capture_quoting', sql: installCaptureQuotingMigration },
+];
