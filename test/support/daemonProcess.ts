@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+// Under vitest this file runs from test/support/; the benchmark runs its compiled copy in dist/test/support/.
+const RUNS_FROM_DIST = import.meta.url.includes('/dist/test/support/');
+export const CLI = fileURLToPath(new URL(RUNS_FROM_DIST ? '../../src/cli.js' : '../../dist/src/cli.js', import.meta.url));
 
 export interface DaemonProcess {
   child: ChildProcess;

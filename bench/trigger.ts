@@ -1,0 +1,18 @@
+/** Creates the benchmark's event trigger through the daemon's API, the way a user does. */
+import { request } from 'undici';
+import { TABLE } from './workload.js';
+
+export const TRIGGER = 'bench_orders_created';
+
+export async function createTrigger(apiUrl: string, webhookUrl: string): Promise<void> {
+  const response = await request(`${apiUrl}/v1/metadata`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'create_event_trigger',
+      args: { name: TRIGGER, table: { schema: 'public', name: TABLE }, webhook: webhookUrl, insert: { columns: '*' } },
+    }),
+  });
+  const answer = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`create_event_trigger failed (${response.statusCode}): ${answer}`);
+}
