@@ -48,12 +48,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     try {
       done(null, parseJson(body as string));
     } catch (error) {
-      done(null, new MalformedJson(`invalid JSON: ${(error as Error).message}`));
+      // The parser recurses: JSON nested some thousands of levels deep exhausts the stack.
+      const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
+      done(null, new MalformedJson(`invalid JSON: ${reason}`));
     }
   });
 
   const checkSecret = createSecretCheck(options.adminSecret);
   app.addHook('onRequest', async (req, reply) => {
+    // Every body is read as JSON whatever it claims to be: a malformed Content-Type ("", ";", "a/b/c")
+    // would otherwise be refused by Fastify with 415 before the transport could answer in its format.
+    if (req.headers['content-type'] !== undefined) req.headers['content-type'] = 'application/json';
     if (req.url === '/healthz' || req.url.startsWith('/healthz?')) return;
     const outcome = checkSecret(req.headers);
     if (outcome === 'ok') return;

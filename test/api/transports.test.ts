@@ -49,6 +49,24 @@ describe('/v1/query', () => {
     expect(res.json.code).toBe('not-exists');
   });
 
+  test.each(['', ';', 'a/b/c', 'application/json; charset'])('a malformed Content-Type (%j) is read as JSON too, not refused with 415', async (type) => {
+    const body = JSON.stringify({ type: 'delete_event_trigger', args: { name: 'x' } });
+    const hasura = await api.post('/v1/query', body, { 'content-type': type });
+    expect(hasura.status).toBe(400);
+    expect(hasura.json.code).toBe('not-exists');
+    const rpc = await api.post('/rpc', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'delete_event_trigger', params: { name: 'x' } }), {
+      'content-type': type,
+    });
+    expect(rpc.status).toBe(200);
+    expect(rpc.json).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32001, data: { code: 'not-exists' } } });
+  });
+
+  test('JSON nested deeper than the parser can follow is "nested too deeply", not a stack overflow', async () => {
+    const res = await api.post('/v1/query', `{"type":"invoke_event_trigger","args":{"name":"x","payload":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`);
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ path: '$', error: 'invalid JSON: nested too deeply', code: 'parse-failed' });
+  });
+
   test('a body over the limit is refused with 413', async () => {
     const res = await api.post('/v1/query', { type: 'invoke_event_trigger', args: { name: 'x', payload: 'y'.repeat(70_000) } });
     expect(res.status).toBe(413);
