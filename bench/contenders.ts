@@ -54,8 +54,16 @@ export async function startSink(): Promise<Sink> {
 
 export interface Contender {
   pid: number;
-  /** SIGTERM, and wait for the exit. */
-  stop(): Promise<void>;
+  /** SIGTERM, and wait for the exit; our daemon answers the engine's counters it logs on the way out. */
+  stop(): Promise<EngineCounters | undefined>;
+}
+
+/** The counters our daemon logs when it stops (DeliveryEngine.stats()). */
+export interface EngineCounters {
+  fetches: number;
+  claimed: number;
+  recorderWrites: number;
+  attemptsRecorded: number;
 }
 
 /**
@@ -66,13 +74,15 @@ export async function startDaemon(databaseUrl: string): Promise<Contender & { ap
   const extra = Object.fromEntries(
     (process.env.BENCH_DAEMON_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)]),
   );
-  const daemon = await spawnDaemon({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...extra }, 60_000);
+  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const daemon = await spawnDaemon({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...extra }, 60_000, nodeArgs);
   return {
     pid: daemon.child.pid!,
     apiUrl: daemon.url,
     stop: async () => {
       const exit = await daemon.kill('SIGTERM');
       if (exit.code !== 0) throw new Error(`the daemon exited with ${exit.code ?? exit.signal}:\n${daemon.lines.slice(-20).join('\n')}`);
+      return countersFrom(daemon.lines);
     },
   };
 }
@@ -101,6 +111,19 @@ export async function startPeer(databaseUrl: string, webhookUrl: string, config:
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
+      return undefined;
     },
   };
+}
+
+function countersFrom(lines: string[]): EngineCounters | undefined {
+  for (const line of lines.slice().reverse()) {
+    if (!line.includes('pg-event-triggers stopped')) continue;
+    try {
+      return (JSON.parse(line) as { stats?: EngineCounters }).stats;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }

@@ -57,4 +57,5 @@ Environment (all optional):
   BENCH_BACKLOG          pending events in the memory run (100000)
   BENCH_ONLY             a comma list of: capture,http,daemon,peer,latency,memory
   BENCH_DAEMON_ENV       extra daemon settings, e.g. EVENTS_FETCH_BATCH_SIZE=200,DB_POOL_SIZE=20
+  BENCH_DAEMON_NODE_ARGS node options for the daemon, e.g. "--cpu-prof --cpu-prof-dir=prof"
 `;

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { VERSION } from '../src/version.js';
-import { startDaemon, startPeer, startSink, type Sink } from './contenders.js';
+import { startDaemon, startPeer, startSink, type Contender, type Sink } from './contenders.js';
 import { HELP, readOptions, type BenchOptions } from './options.js';
 import { PEER_CONFIGS, installPeer, type PeerConfigName } from './peers/graphileWorker.js';
 import { provisionBenchPostgres, type BenchPostgres } from './postgres.js';
@@ -60,6 +60,10 @@ async function main() {
         results.add('daemon.e2e', 'pg-event-triggers end to end (single-row inserts)', 'events/s', e2e.eventsPerSecond);
         results.add('daemon.cpu', 'pg-event-triggers CPU per 1,000 events (end to end)', 'ms', e2e.cpuMsPer1000);
         results.add('daemon.duplicates', 'pg-event-triggers duplicate deliveries', '', e2e.duplicates);
+        results.add('daemon.inserts', 'pg-event-triggers end to end: inserts took', 's', e2e.insertSeconds);
+        results.add('daemon.tail', 'pg-event-triggers end to end: last arrival after last commit', 's', e2e.tailSeconds);
+        if (e2e.eventsPerFetch !== undefined) results.add('daemon.perFetch', 'pg-event-triggers end to end: events per fetch', '', e2e.eventsPerFetch);
+        if (e2e.attemptsPerWrite !== undefined) results.add('daemon.perWrite', 'pg-event-triggers end to end: attempts per recorder write', '', e2e.attemptsPerWrite);
       }
       for (let run = 0; run < options.runs; run += 1) {
         const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.events, options.connections);
@@ -87,7 +91,7 @@ async function main() {
     if (wants('latency')) {
       const { latencyRate: rate, latencySeconds: seconds } = options;
       progress(`latency at ${rate} events/s for ${seconds} s, commit to arrival`);
-      const contenders: Array<[string, string, () => Promise<{ pid: number; stop(): Promise<void> }>, Stage]> = [
+      const contenders: Array<[string, string, () => Promise<Contender>, Stage]> = [
         ['daemon', 'pg-event-triggers', () => startDaemon(ours.url), ours],
       ];
       if (peer) {

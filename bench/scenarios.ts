@@ -60,6 +60,12 @@ export interface EndToEnd {
   eventsPerSecond: number;
   cpuMsPer1000: number;
   duplicates: number;
+  /** How long the inserts took, and how long after the last commit the last event arrived. */
+  insertSeconds: number;
+  tailSeconds: number;
+  /** Our daemon only: events claimed per fetch, attempts written per recorder statement. */
+  eventsPerFetch: number | undefined;
+  attemptsPerWrite: number | undefined;
 }
 
 /** Inserts start with the contender running: N / (last arrival − first insert). */
@@ -72,19 +78,26 @@ export async function endToEnd(
 ): Promise<EndToEnd> {
   await stage.reset();
   const contender = await start();
+  let stopped = false;
   try {
     await sink.reset();
     const cpuBefore = cpuMs(contender.pid);
     const run = await insertSingleRows(stage.url, events, connections);
     const report = await sink.waitFor(events, arrivalTimeout(events));
     const cpu = cpuMs(contender.pid) - cpuBefore;
+    stopped = true;
+    const counters = await contender.stop();
     return {
       eventsPerSecond: events / ((report.lastArrival - run.startedAt) / 1000),
       cpuMsPer1000: (cpu / events) * 1000,
       duplicates: report.received - report.distinct,
+      insertSeconds: (run.finishedAt - run.startedAt) / 1000,
+      tailSeconds: (report.lastArrival - run.finishedAt) / 1000,
+      eventsPerFetch: counters && counters.fetches ? counters.claimed / counters.fetches : undefined,
+      attemptsPerWrite: counters && counters.recorderWrites ? counters.attemptsRecorded / counters.recorderWrites : undefined,
     };
   } finally {
-    await contender.stop();
+    if (!stopped) await contender.stop();
   }
 }
 

@@ -19,9 +19,10 @@ export interface DaemonProcess {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_000): Promise<DaemonProcess> {
+/** nodeArgs go to node itself, before the CLI (the benchmark passes --cpu-prof this way). */
+export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<DaemonProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
-  const child = spawn(process.execPath, [CLI, 'start'], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
