@@ -43,12 +43,14 @@ const SETTINGS = [
   { key: 'pollIntervalMs', env: ['EVENTS_FETCH_INTERVAL', 'HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL'], flag: 'poll-interval-ms',
     kind: 'integer', default: 1000, min: 10, max: 3_600_000,
     help: 'Fallback poll interval (ms) when no NOTIFY arrives; NOTIFY wakes the daemon at once.' },
+  { key: 'gatherMs', env: ['EVENTS_GATHER_MS'], flag: 'gather-ms', kind: 'integer', default: 3, min: 0, max: 1000,
+    help: 'While events trickle in, fetch and write outcomes at most once per this many ms, so each round trip carries more events; also the poll interval while busy (a backlog is fetched without waiting; 0: never wait).' },
   { key: 'heartbeatTimeoutMs', env: ['HEARTBEAT_TIMEOUT_MS'], flag: 'heartbeat-timeout-ms', kind: 'integer', default: 30_000,
     min: 500, max: 3_600_000, help: "After this long without a heartbeat, another daemon takes over an instance's events." },
   { key: 'drainTimeoutMs', env: ['DRAIN_TIMEOUT_MS'], flag: 'drain-timeout-ms', kind: 'integer', default: 10_000, min: 0,
     max: 3_600_000, help: 'On SIGTERM/SIGINT, how long in-flight deliveries may finish before they are abandoned.' },
   { key: 'dbPoolSize', env: ['DB_POOL_SIZE'], flag: 'db-pool-size', kind: 'integer', default: 10, min: 2, max: 1000,
-    help: 'PostgreSQL connections in the pool (plus one for LISTEN and one for presence).' },
+    help: 'PostgreSQL connections in the pool (plus one each for LISTEN, presence and the wake lock).' },
   { key: 'maxWaitingEvents', env: ['MAX_WAITING_EVENTS'], flag: 'max-waiting-events', kind: 'integer', default: 10_000, min: 0,
     max: 10_000_000, help: 'Events kept in memory while they wait for a retry; beyond this they are parked in the database.' },
   { key: 'responseBodyLimit', env: ['RESPONSE_BODY_LIMIT'], flag: 'response-body-limit', kind: 'integer', default: 65_536,
@@ -79,6 +81,7 @@ export interface Config {
   httpPoolSize: number;
   fetchBatchSize: number;
   pollIntervalMs: number;
+  gatherMs: number;
   heartbeatTimeoutMs: number;
   drainTimeoutMs: number;
   dbPoolSize: number;

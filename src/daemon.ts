@@ -20,6 +20,7 @@ import { waitForDatabase } from './db/waitForDatabase.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { startNotifier, type Notifier } from './delivery/notifier.js';
 import { Presence } from './delivery/presence.js';
+import { WakeLock } from './delivery/wakeLock.js';
 import { WebhookClient } from './delivery/webhookClient.js';
 import { triggerStatements } from './sql/triggerStatements.js';
 import { startInspector, type Inspector } from './inspect/inspector.js';
@@ -74,6 +75,13 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     log,
   });
+  // Declared before the engine it wakes; `engine` is assigned by the time a connection can be lost.
+  const wakeLock: WakeLock = new WakeLock({
+    connectionString: databaseUrl,
+    schema: config.schema,
+    log,
+    onLost: () => engine.nudge(),
+  });
   const engine = new DeliveryEngine({
     pool,
     schema: config.schema,
@@ -83,6 +91,9 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     httpPoolSize: config.httpPoolSize,
     fetchBatchSize: config.fetchBatchSize,
     pollIntervalMs: config.pollIntervalMs,
+    gatherMs: config.gatherMs,
+    wakeLock,
+    channel: notifyChannel(config.schema),
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     takeoverIntervalMs: presence.intervalMs,
     maxWaitingEvents: config.maxWaitingEvents,
@@ -123,6 +134,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
         }),
         drain: fromPromise(async () => {
           await engine.drain(config.drainTimeoutMs);
+          await wakeLock.close();
           await notifier?.close();
           await presence.stop();
         }),
@@ -190,7 +202,8 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
         supervisor.send({ type: 'SHUTDOWN' });
         await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
         await release();
-        log.info('pg-event-triggers stopped');
+        // What this life of the daemon did: the benchmark reads it, operators can too.
+        log.info({ stats: engine.stats() }, 'pg-event-triggers stopped');
       })();
       return stopping;
     },

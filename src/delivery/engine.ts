@@ -14,6 +14,7 @@ import type { ChannelCommand } from '../catalog/channel.js';
 import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
 import { Recorder } from './recorder.js';
+import type { WakeLock } from './wakeLock.js';
 import type { ClaimedEvent, InvocationLog, WebhookCall, WebhookClient } from './webhookClient.js';
 
 export interface EngineOptions {
@@ -25,6 +26,12 @@ export interface EngineOptions {
   httpPoolSize: number;
   fetchBatchSize: number;
   pollIntervalMs: number;
+  /** While events trickle in, at most one fetch (and one outcome write) per gatherMs. */
+  gatherMs: number;
+  /** Held while the fetch loop sleeps until NOTIFY; see wakeLock.ts. */
+  wakeLock: WakeLock;
+  /** The NOTIFY channel, to wake the other daemons when this one stops holding the wake lock. */
+  channel: string;
   heartbeatTimeoutMs: number;
   takeoverIntervalMs: number;
   maxWaitingEvents: number;
@@ -63,6 +70,9 @@ export interface EngineStats {
   fetches: number;
   recorderWrites: number;
   attemptsRecorded: number;
+  /** Times the wake lock was taken (quiet: sleep until NOTIFY) and let go (busy: poll). */
+  wakeLockTaken: number;
+  wakeLockReleased: number;
 }
 
 export class DeliveryEngine implements LocalEngine {
@@ -81,12 +91,18 @@ export class DeliveryEngine implements LocalEngine {
   private pumpScheduled = false;
   private loop: Promise<void> | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
-  private readonly counters = { claimed: 0, fetches: 0 };
+  private readonly counters = { claimed: 0, fetches: 0, wakeLockTaken: 0, wakeLockReleased: 0 };
 
   constructor(private readonly options: EngineOptions) {
     this.instanceId = options.instanceId;
     this.sql = deliveryStatements(options.schema);
-    this.recorder = new Recorder({ pool: options.pool, sql: this.sql, instanceId: options.instanceId, log: options.log });
+    this.recorder = new Recorder({
+      pool: options.pool,
+      sql: this.sql,
+      instanceId: options.instanceId,
+      log: options.log,
+      gatherMs: options.gatherMs,
+    });
     this.machine = this.provideMachine();
   }
 
@@ -156,6 +172,8 @@ export class DeliveryEngine implements LocalEngine {
       fetches: this.counters.fetches,
       recorderWrites: this.recorder.stats.writes,
       attemptsRecorded: this.recorder.stats.attempts,
+      wakeLockTaken: this.counters.wakeLockTaken,
+      wakeLockReleased: this.counters.wakeLockReleased,
     };
   }
 
@@ -169,6 +187,8 @@ export class DeliveryEngine implements LocalEngine {
     clearInterval(this.takeoverTimer);
     this.wakeLoop();
     await this.loop;
+    // Other daemons may sleep counting on this one's wake lock: let it go and wake them.
+    if (this.options.wakeLock.held) await this.startPolling();
     for (const id of [...this.queue, ...this.waiting]) this.cancel(id);
     const deadline = Date.now() + timeoutMs;
     while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -364,19 +384,35 @@ export class DeliveryEngine implements LocalEngine {
 
   /**
    * Keeps up to one batch claimed beyond what the HTTP pool is delivering, so the next batch is at
-   * hand when slots free up. Sleeps only when a fetch found less than it asked for, until a NOTIFY
-   * or the poll interval.
+   * hand when slots free up.
+   *
+   * Quiet: after a short fetch the loop sleeps until a NOTIFY (or the poll interval), holding the wake
+   * lock so that capture sends NOTIFYs at all (see wakeLock.ts). Busy (more than POLL_ABOVE_PER_SECOND
+   * events claimed): it lets the lock go, capture stops sending NOTIFYs, whose commits PostgreSQL
+   * serialises, and the loop polls every gatherMs instead. A full fetch (a backlog) is followed at once.
+   *
+   * Gathering, while polling: after a short fetch, the next one waits until gatherMs have passed since
+   * it, so a stream of small commits is claimed many events per round trip rather than one or two
+   * (measured: 2.9 events per fetch when every commit woke a fetch). A NOTIFY is fetched for at once.
    */
   private async fetchLoop(): Promise<void> {
-    const { httpPoolSize, fetchBatchSize, pollIntervalMs } = this.options;
+    const { httpPoolSize, fetchBatchSize, pollIntervalMs, gatherMs, wakeLock } = this.options;
     const capacity = httpPoolSize + fetchBatchSize;
     const minFetch = Math.max(1, Math.floor(fetchBatchSize / 2));
     let failures = 0;
+    let lastShortFetchAt = Number.NEGATIVE_INFINITY;
+    const rate = new ClaimRate();
     while (this.state === 'running') {
       const room = capacity - this.queue.size - this.delivering.size;
       if (room < minFetch && this.queue.size > 0) {
         await this.sleep(pollIntervalMs);
         continue;
+      }
+      // Only while polling: when asleep until NOTIFY, the wake-up itself is the signal to fetch.
+      const gatherFor = wakeLock.held ? 0 : lastShortFetchAt + gatherMs - performance.now();
+      if (gatherFor > 0) {
+        await new Promise((resolve) => setTimeout(resolve, gatherFor));
+        if (this.state !== 'running') break;
       }
       this.nudged = false;
       const wanted = Math.min(room, fetchBatchSize);
@@ -399,7 +435,51 @@ export class DeliveryEngine implements LocalEngine {
         break;
       }
       for (const row of rows) this.spawn(row);
-      if (rows.length < wanted && !this.nudged) await this.sleep(pollIntervalMs);
+      const perSecond = rate.add(rows.length);
+      // Hysteresis: let the lock go above the threshold, take it back only well below it.
+      const busy = perSecond >= (wakeLock.held ? POLL_ABOVE_PER_SECOND : POLL_ABOVE_PER_SECOND / 2);
+      if (busy && wakeLock.held) await this.startPolling();
+      if (rows.length >= wanted) continue;
+      lastShortFetchAt = performance.now();
+      if (busy) continue;
+      if (!wakeLock.held) {
+        const lock = await wakeLock.hold();
+        this.counters.wakeLockTaken += lock === 'held' ? 1 : 0;
+        // Held: fetch once more, for the transactions that skipped their NOTIFY (all have ended now).
+        // Contended: such transactions are committing right now; fetch again after gatherMs.
+        if (lock === 'held' || lock === 'contended') continue;
+        // heldByAnother: its NOTIFYs wake this daemon too. unavailable: the poll interval is all we have.
+      }
+      if (!this.nudged) await this.sleep(pollIntervalMs);
     }
+  }
+
+  /** Busy: lets the wake lock go and tells the other daemons, who may be asleep counting on it. */
+  private async startPolling(): Promise<void> {
+    await this.options.wakeLock.release();
+    this.counters.wakeLockReleased += 1;
+    await this.options.pool.query({ ...this.sql.wakeAll, values: [this.options.channel] }).catch(() => undefined);
+  }
+}
+
+/** Above this many events claimed per second, the engine polls instead of waiting for NOTIFY. */
+export const POLL_ABOVE_PER_SECOND = 1000;
+
+/** Events claimed per second, over windows of about 100 ms. */
+class ClaimRate {
+  private windowStart = performance.now();
+  private count = 0;
+  private perSecond = 0;
+
+  add(claimed: number): number {
+    this.count += claimed;
+    const now = performance.now();
+    const elapsed = now - this.windowStart;
+    if (elapsed >= 100) {
+      this.perSecond = (this.count * 1000) / elapsed;
+      this.windowStart = now;
+      this.count = 0;
+    }
+    return this.perSecond;
   }
 }

@@ -148,18 +148,43 @@ describe('capture', () => {
     await api.pool.query(`drop owned by ${role}; drop role ${role}`);
   });
 
-  test('capture wakes the daemons with one NOTIFY per transaction', async () => {
+  test('capture sends one NOTIFY per transaction while a daemon holds the wake lock, none otherwise', async () => {
     await api.pool.query('create table woken (id int primary key)');
     await create({ name: 'woken_ev', table: 'woken', insert: { columns: '*' } });
     const listener = await api.pool.connect();
+    const sleeper = await api.pool.connect();
     const heard: string[] = [];
     listener.on('notification', (n) => heard.push(n.payload ?? ''));
     await listener.query('listen event_triggers_events');
+    const wakeLock = 'event_triggers.wake_lock_class(), 0';
     try {
+      // Nobody sleeps (busy daemons poll, or none runs): no NOTIFY, so no serialised commits.
       await api.pool.query('insert into woken select generate_series(1, 100)');
+      await api.pool.query('insert into woken values (101)');
       await new Promise((r) => setTimeout(r, 200));
-      expect(heard).toEqual(['']);
+      expect(heard).toEqual([]);
+      // A daemon sleeps until NOTIFY: one per transaction, however many rows.
+      expect((await sleeper.query(`select pg_try_advisory_lock(${wakeLock}) as held`)).rows[0].held).toBe(true);
+      await api.pool.query('insert into woken select generate_series(201, 300)');
+      await api.pool.query('insert into woken values (301)');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard).toEqual(['', '']);
+      // While a capturing transaction is open, the lock cannot be taken: its NOTIFY was skipped, and the
+      // daemon must not sleep before that transaction's event is visible.
+      await sleeper.query(`select pg_advisory_unlock(${wakeLock})`);
+      const writer = await api.pool.connect();
+      try {
+        await writer.query('begin');
+        await writer.query('insert into woken values (401)');
+        expect((await sleeper.query(`select pg_try_advisory_lock(${wakeLock}) as held`)).rows[0].held).toBe(false);
+        await writer.query('commit');
+        expect((await sleeper.query(`select pg_try_advisory_lock(${wakeLock}) as held`)).rows[0].held).toBe(true);
+      } finally {
+        writer.release();
+      }
     } finally {
+      await sleeper.query('select pg_advisory_unlock_all()');
+      sleeper.release();
       await listener.query('unlisten *');
       listener.release();
     }
