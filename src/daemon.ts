@@ -93,7 +93,6 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     pollIntervalMs: config.pollIntervalMs,
     gatherMs: config.gatherMs,
     wakeLock,
-    channel: notifyChannel(config.schema),
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     takeoverIntervalMs: presence.intervalMs,
     maxWaitingEvents: config.maxWaitingEvents,

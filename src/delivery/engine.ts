@@ -30,8 +30,6 @@ export interface EngineOptions {
   gatherMs: number;
   /** Held while the fetch loop sleeps until NOTIFY; see wakeLock.ts. */
   wakeLock: WakeLock;
-  /** The NOTIFY channel, to wake the other daemons when this one stops holding the wake lock. */
-  channel: string;
   heartbeatTimeoutMs: number;
   takeoverIntervalMs: number;
   maxWaitingEvents: number;
@@ -70,8 +68,7 @@ export interface EngineStats {
   fetches: number;
   recorderWrites: number;
   attemptsRecorded: number;
-  /** Times the wake lock was taken (quiet: sleep until NOTIFY) and let go (busy: poll). */
-  wakeLockTaken: number;
+  /** Times the wake lock was let go because the daemon was busy (it polls meanwhile). */
   wakeLockReleased: number;
 }
 
@@ -89,9 +86,10 @@ export class DeliveryEngine implements LocalEngine {
   private nudged = false;
   private wake: (() => void) | undefined;
   private pumpScheduled = false;
+  private waitingForRoom = false;
   private loop: Promise<void> | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
-  private readonly counters = { claimed: 0, fetches: 0, wakeLockTaken: 0, wakeLockReleased: 0 };
+  private readonly counters = { claimed: 0, fetches: 0, wakeLockReleased: 0 };
 
   constructor(private readonly options: EngineOptions) {
     this.instanceId = options.instanceId;
@@ -172,7 +170,6 @@ export class DeliveryEngine implements LocalEngine {
       fetches: this.counters.fetches,
       recorderWrites: this.recorder.stats.writes,
       attemptsRecorded: this.recorder.stats.attempts,
-      wakeLockTaken: this.counters.wakeLockTaken,
       wakeLockReleased: this.counters.wakeLockReleased,
     };
   }
@@ -187,8 +184,8 @@ export class DeliveryEngine implements LocalEngine {
     clearInterval(this.takeoverTimer);
     this.wakeLoop();
     await this.loop;
-    // Other daemons may sleep counting on this one's wake lock: let it go and wake them.
-    if (this.options.wakeLock.held) await this.startPolling();
+    // Let the wake lock go: a daemon waiting for it takes over the sleeping.
+    await this.options.wakeLock.release();
     for (const id of [...this.queue, ...this.waiting]) this.cancel(id);
     const deadline = Date.now() + timeoutMs;
     while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -215,7 +212,7 @@ export class DeliveryEngine implements LocalEngine {
         releaseSlot: ({ context }) => {
           this.delivering.delete(context.eventId);
           this.schedulePump();
-          this.wakeLoop();
+          this.roomFreed();
         },
         callWebhook: ({ context, self }) => this.callWebhook(context, self),
         abortWebhook: ({ context }) => {
@@ -363,6 +360,11 @@ export class DeliveryEngine implements LocalEngine {
     }
   }
 
+  /** Wakes the fetch loop if it waits for room in the claim window (not if it waits for NOTIFY). */
+  private roomFreed(): void {
+    if (this.waitingForRoom) this.wakeLoop();
+  }
+
   private wakeLoop(): void {
     const wake = this.wake;
     this.wake = undefined;
@@ -405,11 +407,13 @@ export class DeliveryEngine implements LocalEngine {
     while (this.state === 'running') {
       const room = capacity - this.queue.size - this.delivering.size;
       if (room < minFetch && this.queue.size > 0) {
+        this.waitingForRoom = true;
         await this.sleep(pollIntervalMs);
+        this.waitingForRoom = false;
         continue;
       }
-      // Only while polling: when asleep until NOTIFY, the wake-up itself is the signal to fetch.
-      const gatherFor = wakeLock.held ? 0 : lastShortFetchAt + gatherMs - performance.now();
+      // Only while polling: when NOTIFYs flow, the wake-up itself is the signal to fetch.
+      const gatherFor = wakeLock.state === 'free' ? lastShortFetchAt + gatherMs - performance.now() : 0;
       if (gatherFor > 0) {
         await new Promise((resolve) => setTimeout(resolve, gatherFor));
         if (this.state !== 'running') break;
@@ -436,30 +440,26 @@ export class DeliveryEngine implements LocalEngine {
       }
       for (const row of rows) this.spawn(row);
       const perSecond = rate.add(rows.length);
-      // Hysteresis: let the lock go above the threshold, take it back only well below it.
-      const busy = perSecond >= (wakeLock.held ? POLL_ABOVE_PER_SECOND : POLL_ABOVE_PER_SECOND / 2);
-      if (busy && wakeLock.held) await this.startPolling();
+      // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
+      const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
+      if (busy && wakeLock.state !== 'free') await this.startPolling();
       if (rows.length >= wanted) continue;
       lastShortFetchAt = performance.now();
       if (busy) continue;
-      if (!wakeLock.held) {
-        const lock = await wakeLock.hold();
-        this.counters.wakeLockTaken += lock === 'held' ? 1 : 0;
-        // Held: fetch once more, for the transactions that skipped their NOTIFY (all have ended now).
-        // Contended: such transactions are committing right now; fetch again after gatherMs.
-        if (lock === 'held' || lock === 'contended') continue;
-        // heldByAnother: its NOTIFYs wake this daemon too. unavailable: the poll interval is all we have.
-      }
+      // Quiet: sleep until NOTIFY. Once the lock is granted, every transaction that skipped its NOTIFY
+      // has ended: the grant nudges the loop into one more fetch, which sees their events. While the
+      // request waits, capture sends NOTIFYs, so sleeping meanwhile is safe.
+      if (wakeLock.state === 'free') wakeLock.request(() => this.nudge());
       if (!this.nudged) await this.sleep(pollIntervalMs);
     }
   }
 
-  /** Busy: lets the wake lock go and tells the other daemons, who may be asleep counting on it. */
+  /** Busy: lets the wake lock go, so capture stops sending NOTIFY; the loop polls meanwhile. */
   private async startPolling(): Promise<void> {
     await this.options.wakeLock.release();
     this.counters.wakeLockReleased += 1;
-    await this.options.pool.query({ ...this.sql.wakeAll, values: [this.options.channel] }).catch(() => undefined);
   }
+
 }
 
 /** Above this many events claimed per second, the engine polls instead of waiting for NOTIFY. */
@@ -471,15 +471,17 @@ class ClaimRate {
   private count = 0;
   private perSecond = 0;
 
+  /** The rate of the last full window, or of the current one as soon as it alone is higher. */
   add(claimed: number): number {
     this.count += claimed;
     const now = performance.now();
     const elapsed = now - this.windowStart;
+    const current = (this.count * 1000) / Math.max(elapsed, 100);
     if (elapsed >= 100) {
-      this.perSecond = (this.count * 1000) / elapsed;
+      this.perSecond = current;
       this.windowStart = now;
       this.count = 0;
     }
-    return this.perSecond;
+    return Math.max(this.perSecond, current);
   }
 }

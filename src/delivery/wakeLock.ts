@@ -1,10 +1,16 @@
 /**
- * The wake lock, on a connection of its own: held while this daemon sleeps until NOTIFY, released while
- * it is busy and polls. Capture sends NOTIFY only while some daemon holds it (migration 3), because
- * PostgreSQL serialises the commits of every transaction that sends one.
+ * The wake lock, on a connection of its own: held while this daemon sleeps until NOTIFY, let go while it
+ * is busy and polls. Capture sends NOTIFY only while some daemon holds or waits for it (migration 3),
+ * because PostgreSQL serialises the commits of every transaction that sends one.
  *
- * The lock is a session lock: if the connection drops, PostgreSQL releases it and capture stops sending
- * NOTIFY. `onLost` then wakes the engine, which polls until it holds the lock again.
+ * A quiet daemon *requests* the lock with a blocking pg_advisory_lock. It is granted once no capturing
+ * transaction holds it shared, i.e. once every transaction that skipped its NOTIFY has ended; the engine
+ * then fetches once more and sees their events. While the request waits (a long transaction, or another
+ * daemon holding the lock), capture's shared try fails, so NOTIFYs flow meanwhile. When the daemon that
+ * holds it goes busy or dies, the next waiting daemon is granted it: no hand-over messages needed.
+ *
+ * The lock lives with the session: if the connection drops, PostgreSQL releases it; `onLost` then wakes
+ * the engine, which requests it again.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -14,22 +20,16 @@ export interface WakeLockOptions {
   connectionString: string;
   schema: string;
   log: Logger;
-  /** The connection (and with it the lock) was lost while held. */
+  /** The lock (or the request for it) was lost with its connection. */
   onLost(): void;
 }
 
-/**
- * - held: this daemon holds it; NOTIFYs will come.
- * - heldByAnother: another daemon holds it; NOTIFYs will come (every daemon LISTENs).
- * - contended: capturing transactions hold it shared right now; they skipped their NOTIFY, so try again.
- * - unavailable: no connection.
- */
-export type WakeLockState = 'held' | 'heldByAnother' | 'contended' | 'unavailable';
+/** free: neither held nor asked for (the daemon polls). requested: waiting for it. held: sleeping on it. */
+export type WakeLockState = 'free' | 'requested' | 'held';
 
 export class WakeLock {
   private client: pg.Client | undefined;
-  private connecting: Promise<pg.Client> | undefined;
-  private isHeld = false;
+  private current: WakeLockState = 'free';
   private closed = false;
   private warned = false;
   private readonly sql;
@@ -38,80 +38,82 @@ export class WakeLock {
     this.sql = wakeStatements(options.schema);
   }
 
-  get held(): boolean {
-    return this.isHeld;
+  get state(): WakeLockState {
+    return this.current;
   }
 
-  /** Takes the lock if it can, without waiting. */
-  async hold(): Promise<WakeLockState> {
-    if (this.isHeld) return 'held';
-    if (this.closed) return 'unavailable';
-    let client: pg.Client;
-    try {
-      client = await this.connect();
-      const { rows } = await client.query<{ held: boolean; held_by_another: boolean }>(this.sql.hold);
-      if (rows[0]?.held) {
-        this.isHeld = true;
+  /** Asks for the lock without waiting for it; `onGranted` runs once it is held. */
+  request(onGranted: () => void): void {
+    if (this.current !== 'free' || this.closed) return;
+    this.current = 'requested';
+    void (async () => {
+      try {
+        const client = await this.connect();
+        if (this.current !== 'requested' || this.client !== client) return;
+        await client.query(this.sql.hold);
+        if (this.current !== 'requested' || this.client !== client) return;
+        this.current = 'held';
         this.warned = false;
-        return 'held';
+        onGranted();
+      } catch (error) {
+        if (this.current !== 'requested') return; // let go of on purpose (release, close)
+        this.current = 'free';
+        if (!this.warned) this.options.log.warn({ err: error }, 'could not take the wake lock; polling until it is back');
+        this.warned = true;
+        // Try again after a pause rather than at once: the database may be down.
+        setTimeout(() => this.options.onLost(), 1000).unref();
       }
-      return rows[0]?.held_by_another ? 'heldByAnother' : 'contended';
-    } catch (error) {
-      if (!this.warned) this.options.log.warn({ err: error }, 'wake lock connection failed; polling until it is back');
-      this.warned = true;
-      return 'unavailable';
-    }
+    })();
   }
 
-  /** Lets go of the lock (this daemon is busy and polls): capture stops sending NOTIFY. */
+  /**
+   * Lets go (this daemon is busy and polls): a held lock is unlocked, a waiting request is dropped with
+   * its connection (a blocking lock request cannot be withdrawn otherwise).
+   */
   async release(): Promise<void> {
-    if (!this.isHeld) return;
-    this.isHeld = false;
-    await this.client?.query(this.sql.release).catch(() => this.drop(this.client));
+    const was = this.current;
+    this.current = 'free';
+    if (was === 'held') await this.client?.query(this.sql.release).catch(() => this.drop(this.client, false));
+    if (was === 'requested') this.drop(this.client, false);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.isHeld = false;
+    this.current = 'free';
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
   }
 
-  private connect(): Promise<pg.Client> {
-    if (this.client) return Promise.resolve(this.client);
-    this.connecting ??= (async () => {
-      const client = new pg.Client({
-        connectionString: this.options.connectionString,
-        application_name: 'pg-event-triggers wake',
-        keepAlive: true,
-        connectionTimeoutMillis: 10_000,
-      });
-      client.on('error', () => this.drop(client));
-      client.on('end', () => this.drop(client));
-      try {
-        await client.connect();
-      } catch (error) {
-        client.removeAllListeners();
-        throw error;
-      }
-      this.client = client;
-      return client;
-    })().finally(() => (this.connecting = undefined));
-    return this.connecting;
+  private async connect(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: 'pg-event-triggers wake',
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    });
+    client.on('error', () => this.drop(client, true));
+    client.on('end', () => this.drop(client, true));
+    this.client = client;
+    try {
+      await client.connect();
+    } catch (error) {
+      this.drop(client, false);
+      throw error;
+    }
+    return client;
   }
 
-  private drop(client: pg.Client | undefined): void {
+  private drop(client: pg.Client | undefined, unexpected: boolean): void {
     if (!client || this.client !== client) return;
     this.client = undefined;
     client.removeAllListeners();
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
-    const wasHeld = this.isHeld;
-    this.isHeld = false;
-    if (wasHeld && !this.closed) {
-      this.options.log.warn('wake lock connection lost; polling until it is back');
-      this.options.onLost();
-    }
+    if (!unexpected || this.closed || this.current === 'free') return;
+    this.current = 'free';
+    this.options.log.warn('wake lock connection lost; polling until the lock is back');
+    this.options.onLost();
   }
 }

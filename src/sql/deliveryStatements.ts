@@ -92,6 +92,4 @@ export const deliveryStatements = (schema: string) =>
       update :SCHEMA.event_log set locked_by = null, locked_at = null
       where id = any($1::uuid[]) and locked_by = $2`,
     releaseAll: `update :SCHEMA.event_log set locked_by = null, locked_at = null where locked_by = $1`,
-    /** Wakes every daemon on the catalog (this one stopped holding the wake lock). */
-    wakeAll: `select pg_notify($1, '')`,
   });

@@ -34,15 +34,20 @@ async function migrateTo(schema: string, version: number): Promise<void> {
 test('migration 3 turns the NOTIFY of capture installed by version 2 into wake_listeners', async () => {
   const schema = 'upgraded';
   await migrateTo(schema, 2);
-  await pool.query('create table legacy (id int primary key)');
-  await pool.query(withSchema("select :SCHEMA.install_capture('legacy_ev', 'legacy'::regclass, 'INSERT', null, null, 'upgraded_events', false)", schema));
+  // A payload column named like the line the migration rewrites must come through untouched.
+  const oddColumn = "PERFORM pg_notify('x', '');";
+  await pool.query(`create table legacy (id int primary key, ${pg.escapeIdentifier(oddColumn)} text)`);
+  await pool.query(withSchema("select :SCHEMA.install_capture('legacy_ev', 'legacy'::regclass, 'INSERT', null, $1, 'upgraded_events', false)", schema), [
+    ['id', oddColumn],
+  ]);
   const body = async () =>
     (await pool.query<{ src: string }>(`select prosrc as src from pg_proc where proname = 'pget_legacy_ev_INSERT'`)).rows[0]!.src;
-  expect(await body()).toContain('PERFORM pg_notify(');
+  expect(await body()).toMatch(/^\s*PERFORM pg_notify\('upgraded_events', ''\);$/m);
 
   expect(await migrate(pool, schema)).toMatchObject({ applied: migrations.filter((m) => m.version > 2).map((m) => m.version) });
-  expect(await body()).not.toContain('pg_notify(');
-  expect(await body()).toMatch(/PERFORM "?upgraded"?\.wake_listeners\(/);
+  expect(await body()).toMatch(/^\s*PERFORM "?upgraded"?\.wake_listeners\('upgraded_events', ''\);$/m);
+  expect(await body()).not.toMatch(/^\s*PERFORM pg_notify/m);
+  expect(await body()).toContain("PERFORM pg_notify(''x'', '''');"); // the column name, in its literal
 
   // The upgraded capture still records the event, and sends NOTIFY only while someone holds the lock.
   const listener = await pool.connect();
@@ -51,13 +56,13 @@ test('migration 3 turns the NOTIFY of capture installed by version 2 into wake_l
   listener.on('notification', (n) => heard.push(n.channel));
   await listener.query('listen upgraded_events');
   try {
-    await pool.query('insert into legacy values (1)');
+    await pool.query("insert into legacy values (1, 'a')");
     await sleeper.query(withSchema('select pg_advisory_lock(:SCHEMA.wake_lock_class(), 0)', schema));
-    await pool.query('insert into legacy values (2)');
+    await pool.query("insert into legacy values (2, 'b')");
     await new Promise((r) => setTimeout(r, 200));
     expect(heard).toEqual(['upgraded_events']);
-    const { rows } = await pool.query(withSchema("select payload->'data'->'new'->>'id' as id from :SCHEMA.event_log order by created_at", schema));
-    expect(rows.map((r) => r.id)).toEqual(['1', '2']);
+    const { rows } = await pool.query(withSchema("select payload->'data'->'new' as new from :SCHEMA.event_log order by created_at", schema));
+    expect(rows.map((r) => r.new)).toEqual([{ id: 1, [oddColumn]: 'a' }, { id: 2, [oddColumn]: 'b' }]);
   } finally {
     await sleeper.query('select pg_advisory_unlock_all()');
     sleeper.release();

@@ -30,7 +30,8 @@ async function daemonHoldsWakeLock(): Promise<boolean> {
   const { rows } = await database.pool.query(`
     select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
     where l.locktype = 'advisory' and l.classid = event_triggers.wake_lock_class()::oid and l.objid = 0
-      and l.mode = 'ExclusiveLock' and l.granted and a.application_name = 'pg-event-triggers wake'`);
+      and l.mode = 'ExclusiveLock' and l.granted and a.application_name = 'pg-event-triggers wake'
+      and l.database = (select oid from pg_database where datname = current_database())`);
   return rows[0].n === 1;
 }
 
@@ -44,16 +45,20 @@ test('a quiet daemon holds the wake lock, and an insert wakes it by NOTIFY', asy
 
 test('busy, it lets the lock go and polls; a transaction open meanwhile keeps it from sleeping, and is delivered when it commits', async () => {
   const released = daemon.daemon.engine.stats().wakeLockReleased;
+  // The webhook holds its answers: the daemon claims a few hundred at once (busy), then waits for room.
+  hook.hold();
   await database.pool.query('insert into orders select generate_series(1001, 6000)');
   await eventually(() => daemon.daemon.engine.stats().wakeLockReleased > released, 10_000, 'the busy daemon lets the lock go');
+  expect(await daemonHoldsWakeLock()).toBe(false);
 
   // Inserted while nobody holds the lock: this transaction sends no NOTIFY and holds the lock shared.
   const writer = await database.pool.connect();
   try {
     await writer.query('begin');
     await writer.query('insert into orders values (7000)');
+    hook.release();
     await hook.waitForRequests(5001, 60_000);
-    // The burst is over; the daemon would sleep, but cannot take the lock while the writer is open.
+    // The burst is over; the daemon asks for the lock to sleep, but the open writer keeps it waiting.
     await new Promise((r) => setTimeout(r, 500));
     expect(await daemonHoldsWakeLock()).toBe(false);
     await writer.query('commit');
@@ -66,4 +71,17 @@ test('busy, it lets the lock go and polls; a transaction open meanwhile keeps it
   await database.pool.query('insert into orders values (8000)');
   await eventually(() => deliveredIds().has(8000), 5_000, 'NOTIFY wakes it again');
   expect(hook.requests).toHaveLength(5003);
+});
+
+test('a second daemon waits for the lock, and takes it over when the first one stops', async () => {
+  const second = await startTestDaemon(database.db.url, { env: { EVENTS_FETCH_INTERVAL: '60000' } });
+  try {
+    await eventually(daemonHoldsWakeLock, 10_000, 'one daemon holds the wake lock');
+    await daemon.stop();
+    await eventually(daemonHoldsWakeLock, 10_000, 'the second daemon took the wake lock over');
+    await database.pool.query('insert into orders values (9000)');
+    await eventually(() => deliveredIds().has(9000), 5_000, 'NOTIFY wakes the second daemon');
+  } finally {
+    await second.stop();
+  }
 });
