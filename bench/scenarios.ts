@@ -106,6 +106,9 @@ export interface Drain {
   peakRssBytes: number;
   roundTripsPerEvent: number | undefined;
   cpuMsPer1000: number;
+  /** Our daemon only: events claimed per fetch, attempts written per recorder statement. */
+  eventsPerFetch: number | undefined;
+  attemptsPerWrite: number | undefined;
 }
 
 /**
@@ -130,16 +133,24 @@ export async function backlogDrain(
   }
   await sink.reset();
   const contender = await start(url.toString());
+  let stopped = false;
   try {
     const report = await sink.waitFor(events, arrivalTimeout(events));
-    return {
+    const measured = {
       eventsPerSecond: events / ((report.lastArrival - report.firstArrival) / 1000),
       peakRssBytes: peakRssBytes(contender.pid),
       roundTripsPerEvent: counter ? counter.roundTrips() / events : undefined,
       cpuMsPer1000: (cpuMs(contender.pid) / events) * 1000,
     };
+    stopped = true;
+    const counters = await contender.stop();
+    return {
+      ...measured,
+      eventsPerFetch: counters && counters.fetches ? counters.claimed / counters.fetches : undefined,
+      attemptsPerWrite: counters && counters.recorderWrites ? counters.attemptsRecorded / counters.recorderWrites : undefined,
+    };
   } finally {
-    await contender.stop();
+    if (!stopped) await contender.stop();
     await counter?.close();
   }
 }

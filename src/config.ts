@@ -44,7 +44,7 @@ const SETTINGS = [
     kind: 'integer', default: 1000, min: 10, max: 3_600_000,
     help: 'Fallback poll interval (ms) when no NOTIFY arrives; NOTIFY wakes the daemon at once.' },
   { key: 'gatherMs', env: ['EVENTS_GATHER_MS'], flag: 'gather-ms', kind: 'integer', default: 3, min: 0, max: 1000,
-    help: 'While events trickle in, fetch and write outcomes at most once per this many ms, so each round trip carries more events; also the poll interval while busy (a backlog is fetched without waiting; 0: never wait).' },
+    help: 'While busy (over 1,000 events/s), the daemon polls every this many ms instead of waiting for NOTIFY, so each fetch carries more events (a backlog is fetched without waiting).' },
   { key: 'heartbeatTimeoutMs', env: ['HEARTBEAT_TIMEOUT_MS'], flag: 'heartbeat-timeout-ms', kind: 'integer', default: 30_000,
     min: 500, max: 3_600_000, help: "After this long without a heartbeat, another daemon takes over an instance's events." },
   { key: 'drainTimeoutMs', env: ['DRAIN_TIMEOUT_MS'], flag: 'drain-timeout-ms', kind: 'integer', default: 10_000, min: 0,

@@ -26,7 +26,7 @@ export interface EngineOptions {
   httpPoolSize: number;
   fetchBatchSize: number;
   pollIntervalMs: number;
-  /** While events trickle in, at most one fetch (and one outcome write) per gatherMs. */
+  /** While busy (polling rather than waiting for NOTIFY), fetch at most once per gatherMs. */
   gatherMs: number;
   /** Held while the fetch loop sleeps until NOTIFY; see wakeLock.ts. */
   wakeLock: WakeLock;
@@ -99,7 +99,6 @@ export class DeliveryEngine implements LocalEngine {
       sql: this.sql,
       instanceId: options.instanceId,
       log: options.log,
-      gatherMs: options.gatherMs,
     });
     this.machine = this.provideMachine();
   }

@@ -34,27 +34,19 @@ export interface RecorderOptions {
   instanceId: string;
   log: Logger;
   maxBatch?: number;
-  /** A small batch waits until this many ms have passed since the previous write began. */
-  gatherMs?: number;
 }
-
-/** Below this many outcomes, a write waits for gatherMs to fill up. */
-const SMALL_BATCH = 50;
 
 export class Recorder {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private stopped = false;
   private failures = 0;
-  private lastWriteAt = Number.NEGATIVE_INFINITY;
   private readonly maxBatch: number;
-  private readonly gatherMs: number;
   /** Round trips made and attempts written, for the benchmark's accounting. */
   readonly stats = { writes: 0, attempts: 0 };
 
   constructor(private readonly options: RecorderOptions) {
     this.maxBatch = options.maxBatch ?? 1000;
-    this.gatherMs = options.gatherMs ?? 0;
   }
 
   /** Resolves once written: true when the verdict applied, false when the event's lock had moved on. */
@@ -78,11 +70,6 @@ export class Recorder {
     // Yield once so that outcomes completing in the same tick share the write.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.queue.length > 0 && !this.stopped) {
-      // Outcomes trickling in (one or two per write) cost a commit each and slow the user's inserts:
-      // a small batch waits for the rest of gatherMs since the previous write, a large one goes at once.
-      const gatherFor = this.lastWriteAt + this.gatherMs - performance.now();
-      if (gatherFor > 0 && this.queue.length < SMALL_BATCH) await new Promise((resolve) => setTimeout(resolve, gatherFor));
-      this.lastWriteAt = performance.now();
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const applied = await this.write(batch.map((p) => p.record));
