@@ -94,6 +94,11 @@ export async function insertBulk(url: string, total: number, connections: number
  */
 export async function insertAtRate(url: string, ratePerSecond: number, seconds: number, connections = 4): Promise<Map<number, number>> {
   const clients = await connectAll(url, connections);
+  const idle = [...clients];
+  const waiting: Array<(client: pg.Client) => void> = [];
+  // One statement per connection at a time: a commit due while every connection is busy waits for one.
+  const take = () => (idle.length ? Promise.resolve(idle.pop()!) : new Promise<pg.Client>((resolve) => waiting.push(resolve)));
+  const give = (client: pg.Client) => (waiting.length ? waiting.shift()!(client) : idle.push(client));
   const committedAt = new Map<number, number>();
   const total = Math.round(ratePerSecond * seconds);
   const intervalMs = 1000 / ratePerSecond;
@@ -103,10 +108,14 @@ export async function insertAtRate(url: string, ratePerSecond: number, seconds: 
     const due = start + i * intervalMs;
     const wait = due - now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    const client = clients[i % connections]!;
     inFlight.push(
-      client.query({ ...INSERT_ONE, values: [i % 1000, 1, NOTE] }).then((result) => {
-        committedAt.set(Number(result.rows[0].id), now());
+      take().then(async (client) => {
+        try {
+          const result = await client.query({ ...INSERT_ONE, values: [i % 1000, 1, NOTE] });
+          committedAt.set(Number(result.rows[0].id), now());
+        } finally {
+          give(client);
+        }
       }),
     );
   }
