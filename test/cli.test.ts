@@ -1,10 +1,11 @@
 /** The command line as a user meets it: settings, --help, exit codes, and the daemon's start and stop. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
 import { ConfigError, helpText, parseCommandLine } from '../src/config.js';
 import { openTestDatabase } from './support/daemonHarness.js';
 import { CLI, spawnDaemon } from './support/daemonProcess.js';
+import { freePort } from './support/provisionPostgres.js';
 
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
@@ -103,6 +104,34 @@ describe('the pg-event-triggers command', () => {
     const result = run(['start'], { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'boot_env', PORT: '0', LOG_LEVEL: 'silent' });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('environment variable "HOOK" for the webhook of event trigger "needs_env" is not set');
+  });
+
+  test('a malformed DATABASE_URL is one line naming it, exit code 2', () => {
+    const result = run(['start'], { DATABASE_URL: 'postgres://user:pass@host:notaport/db', PORT: '0' });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/DATABASE_URL/);
+  });
+
+  test('an unreachable database: the daemon waits with a clear log line, no stack trace, and SIGTERM ends it', async () => {
+    const port = await freePort(); // nothing listens there
+    const child = spawn(process.execPath, [CLI, 'start'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `postgres://postgres:x@127.0.0.1:${port}/db`, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+    const deadline = Date.now() + 15_000;
+    while (!output.includes('waiting for PostgreSQL') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const line = output.split('\n').find((l) => l.includes('waiting for PostgreSQL'));
+    expect(line, output).toBeDefined();
+    expect(JSON.parse(line!).msg).toMatch(/waiting for PostgreSQL \(ECONNREFUSED.*\); retrying in \d+s/);
+    expect(output).not.toMatch(/^\s+at /m); // no stack trace
+    // Nothing is held yet (no catalog, no events): the signal's default action ends it, like any process.
+    child.kill('SIGTERM');
+    expect(['SIGTERM', 'exit 0']).toContain(await exited);
   });
 
   test('SIGTERM drains and exits 0; /healthz answered OK while running', async () => {
