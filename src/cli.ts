@@ -4,7 +4,7 @@
  * prints one line and exits 1; SIGTERM and SIGINT drain gracefully (a second signal exits at once).
  */
 import { ConfigError, helpText, parseCommandLine } from './config.js';
-import { startDaemon, StartupError } from './daemon.js';
+import { startDaemon, StartupAborted, StartupError, type DaemonHandle } from './daemon.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { waitForDatabase } from './db/waitForDatabase.js';
@@ -29,21 +29,43 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'start': {
-      const daemon = await startDaemon(config, { env: process.env, log, version: VERSION });
-      await new Promise<void>((resolve) => {
-        let signals = 0;
-        const onSignal = (signal: NodeJS.Signals) => {
-          signals += 1;
-          if (signals > 1) {
-            log.warn({ signal }, 'second signal: exiting without draining');
-            process.exit(130);
-          }
-          log.info({ signal }, 'draining: no new events are fetched; deliveries in flight may finish');
-          void daemon.stop().then(resolve);
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      });
+      // Signals are handled from the first moment: one that arrives while the daemon still starts (e.g.
+      // waits for PostgreSQL) ends the start cleanly; once it runs, the first drains, a second exits at once.
+      const starting = new AbortController();
+      let daemon: DaemonHandle | undefined;
+      let stopped: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (stopped = resolve));
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals += 1;
+        if (signals > 1) {
+          log.warn({ signal }, 'second signal: exiting without draining');
+          process.exit(130);
+        }
+        if (!daemon) {
+          log.info({ signal }, 'stopping before the daemon was running');
+          starting.abort();
+          return;
+        }
+        log.info({ signal }, 'draining: no new events are fetched; deliveries in flight may finish');
+        void daemon.stop().then(stopped);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        daemon = await startDaemon(config, { env: process.env, log, version: VERSION, signal: starting.signal });
+      } catch (error) {
+        if (!(error instanceof StartupAborted)) throw error;
+        log.info('stopped');
+        return 0;
+      }
+      if (starting.signal.aborted) {
+        // The signal came after the database answered but before start returned: drain as usual.
+        log.info('draining: the signal came while the daemon was starting');
+        await daemon.stop();
+        return 0;
+      }
+      await done;
       return 0;
     }
     case 'migrate': {

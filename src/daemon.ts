@@ -29,6 +29,8 @@ export interface DaemonDeps {
   env: NodeJS.ProcessEnv;
   log: Logger;
   version: string;
+  /** Aborted when the process is asked to stop (SIGTERM, SIGINT) before the daemon is running. */
+  signal?: AbortSignal;
 }
 
 export interface DaemonHandle {
@@ -45,6 +47,11 @@ export interface DaemonHandle {
 /** Raised when the daemon cannot start; its message is the one line a user needs. */
 export class StartupError extends Error {
   override name = 'StartupError';
+}
+
+/** Raised when deps.signal stopped the start: nothing was held yet, so there was nothing to drain. */
+export class StartupAborted extends Error {
+  override name = 'StartupAborted';
 }
 
 export async function startDaemon(config: Config, deps: DaemonDeps): Promise<DaemonHandle> {
@@ -110,7 +117,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
       },
       actors: {
         boot: fromPromise(async ({ signal }) => {
-          await waitForDatabase(pool, log, signal);
+          await waitForDatabase(pool, log, deps.signal ? AbortSignal.any([signal, deps.signal]) : signal);
           await migrate(pool, config.schema, log);
           await registry.reload();
           const problems = registry.all().filter((t) => t.problem);
@@ -154,6 +161,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   const booted = await waitFor(supervisor, (s) => s.matches('running') || s.status === 'done', { timeout: Infinity });
   if (booted.matches('failed')) {
     await release();
+    if (deps.signal?.aborted) throw new StartupAborted('stopped by a signal before it was running');
     throw new StartupError(booted.context.error ?? 'the daemon failed to start');
   }
 

@@ -14,8 +14,14 @@ const FATAL = new Map([
   ['42501', 'the role lacks a privilege the daemon needs'],
 ]);
 
+/** Thrown when the signal ends the wait: the caller was asked to stop before the database answered. */
+export class WaitAborted extends Error {
+  override name = 'WaitAborted';
+}
+
 export async function waitForDatabase(pool: pg.Pool, log: Logger, signal?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) throw new WaitAborted('stopped while waiting for PostgreSQL');
     try {
       await pool.query('select 1');
       if (attempt > 1) log.info('PostgreSQL answers');
@@ -24,10 +30,23 @@ export async function waitForDatabase(pool: pg.Pool, log: Logger, signal?: Abort
       const e = error as { code?: string; message?: string };
       const fatal = e.code ? FATAL.get(e.code) : undefined;
       if (fatal) throw new Error(`cannot use DATABASE_URL: ${fatal}: ${e.message}`);
-      if (signal?.aborted) throw new Error('stopped while waiting for PostgreSQL');
+      if (signal?.aborted) throw new WaitAborted('stopped while waiting for PostgreSQL');
       const delay = Math.min(15_000, 1000 * 2 ** Math.min(attempt - 1, 4));
       log.warn(`waiting for PostgreSQL (${e.code ?? ''}${e.code ? ': ' : ''}${e.message}); retrying in ${delay / 1000}s`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, signal);
     }
   }
+}
+
+/** Resolves after ms, or as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
