@@ -213,15 +213,19 @@ function clientError(requestLog: string, message: string): WebhookOutcome {
   };
 }
 
-/** Retry-After as ms from now: delay-seconds or an HTTP-date; null when absent or invalid. */
+/**
+ * Retry-After as ms from now: delay-seconds or an HTTP-date; null when absent, invalid, or not in the
+ * future. A valid Retry-After retries even past num_retries (as Hasura does), so, like Hasura, a zero
+ * delay is ignored: "Retry-After: 0" must not become an endless stream of immediate retries.
+ */
 export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | null {
   const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return null;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  if (/^\d+$/.test(value)) return Number(value) > 0 ? Number(value) * 1000 : null;
   if (!/[a-z]/i.test(value)) return null;
   const at = Date.parse(value);
-  if (Number.isNaN(at)) return null;
-  return Math.max(0, at - now);
+  if (Number.isNaN(at) || at <= now) return null;
+  return at - now;
 }
 
 function describeNetworkError(error: unknown): string {

@@ -165,6 +165,22 @@ describe('delivery', () => {
     await eventually(async () => (await eventRow(a!.json.id))?.delivered, 5000, 'delivered');
   });
 
+  test('Retry-After: 0 or a past HTTP-date is ignored, as Hasura does: retry_conf decides, so attempts end', async () => {
+    await createTrigger({ retry_conf: { num_retries: 1, interval_sec: 1, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => ({
+      status: 503,
+      headers: { 'retry-after': i === 0 ? '0' : new Date(Date.now() - 60_000).toUTCString() },
+    }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first, second] = await hook.waitForRequests(2, 10_000);
+    // interval_sec applied, not the zero delay.
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    await eventually(async () => (await eventRow(first!.json.id))?.error, 5000, 'error recorded');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hook.requests).toHaveLength(2);
+    expect(await eventRow(first!.json.id)).toMatchObject({ tries: 2, error: true, delivered: false });
+  });
+
   test('headers from value and from env are sent; the env value never reaches the invocation log', async () => {
     await createTrigger({
       headers: [
