@@ -20,6 +20,13 @@ const triggerName = z
     'trigger name must start with a letter and contain only letters, digits, "_" and "-"',
   );
 
+/**
+ * An optional key for which JSON null means "absent", as in Hasura (aeson's `.:?`): tools that write
+ * every key, with null for the unused ones, keep working.
+ */
+const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
+const optionalSource = absentIfNull(z.string().optional());
+
 const identifier = z.string().min(1, 'must not be empty').max(63, 'must be at most 63 bytes').refine(
   (s) => Buffer.byteLength(s) <= 63 && !s.includes('\u0000'),
   'must be at most 63 bytes, without NUL characters',
@@ -40,7 +47,7 @@ const columnList = z.union([z.literal('*'), z.array(identifier).min(1, 'the list
 
 const operationSpec = z.strictObject({
   columns: columnList,
-  payload: columnList.optional(),
+  payload: absentIfNull(columnList.optional()),
 });
 
 const header = z.union(
@@ -61,9 +68,9 @@ const header = z.union(
 const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must not be negative');
 
 const retryConf = z.strictObject({
-  num_retries: nonNegativeInt.max(1_000_000).default(0),
-  interval_sec: nonNegativeInt.max(31_536_000).default(10),
-  timeout_sec: z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60),
+  num_retries: absentIfNull(nonNegativeInt.max(1_000_000).default(0)),
+  interval_sec: absentIfNull(nonNegativeInt.max(31_536_000).default(10)),
+  timeout_sec: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
 });
 
 const webhookUrl = z.string().refine((s) => {
@@ -82,17 +89,17 @@ export const createEventTriggerArgs = z
   .strictObject({
     name: triggerName,
     table: qualifiedTable,
-    webhook: webhookUrl.optional(),
-    webhook_from_env: z.string().min(1, 'must not be empty').optional(),
-    insert: operationSpec.optional(),
-    update: operationSpec.optional(),
-    delete: operationSpec.optional(),
-    headers: z.array(header).default([]),
-    retry_conf: retryConf.default({ num_retries: 0, interval_sec: 10, timeout_sec: 60 }),
-    replace: z.boolean().default(false),
-    enable_manual: z.boolean().optional(),
-    trigger_on_replication: z.boolean().default(false),
-    source: z.string().optional(),
+    webhook: absentIfNull(webhookUrl.optional()),
+    webhook_from_env: absentIfNull(z.string().min(1, 'must not be empty').optional()),
+    insert: absentIfNull(operationSpec.optional()),
+    update: absentIfNull(operationSpec.optional()),
+    delete: absentIfNull(operationSpec.optional()),
+    headers: absentIfNull(z.array(header).default([])),
+    retry_conf: absentIfNull(retryConf.default({ num_retries: 0, interval_sec: 10, timeout_sec: 60 })),
+    replace: absentIfNull(z.boolean().default(false)),
+    enable_manual: absentIfNull(z.boolean().optional()),
+    trigger_on_replication: absentIfNull(z.boolean().default(false)),
+    source: optionalSource,
     request_transform: z.unknown().optional(),
     response_transform: z.unknown().optional(),
     cleanup_config: z.unknown().optional(),
@@ -110,16 +117,16 @@ export const createEventTriggerArgs = z
   });
 export type CreateEventTriggerArgs = z.infer<typeof createEventTriggerArgs>;
 
-export const deleteEventTriggerArgs = z.strictObject({ name: triggerName, source: z.string().optional() });
+export const deleteEventTriggerArgs = z.strictObject({ name: triggerName, source: optionalSource });
 export type DeleteEventTriggerArgs = z.infer<typeof deleteEventTriggerArgs>;
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
 
-export const redeliverEventArgs = z.strictObject({ event_id: uuid, source: z.string().optional() });
+export const redeliverEventArgs = z.strictObject({ event_id: uuid, source: optionalSource });
 export type RedeliverEventArgs = z.infer<typeof redeliverEventArgs>;
 
 export const invokeEventTriggerArgs = z
-  .strictObject({ name: triggerName, payload: z.unknown(), source: z.string().optional() })
+  .strictObject({ name: triggerName, payload: z.unknown(), source: optionalSource })
   .superRefine((a, ctx) => {
     // Any JSON value is a payload, null included; only a missing key is refused.
     if (a.payload === undefined) ctx.addIssue({ code: 'custom', message: 'key "payload" not found', path: [] });
@@ -131,26 +138,26 @@ const pageOffset = z.number().int('must be a whole number').min(0, 'must not be 
 
 export const getEventLogsArgs = z.strictObject({
   name: triggerName,
-  status: z.enum(['pending', 'processed', 'all']).default('all'),
-  limit: pageLimit.default(100),
-  offset: pageOffset.default(0),
-  source: z.string().optional(),
+  status: absentIfNull(z.enum(['pending', 'processed', 'all']).default('all')),
+  limit: absentIfNull(pageLimit.default(100)),
+  offset: absentIfNull(pageOffset.default(0)),
+  source: optionalSource,
 });
 export type GetEventLogsArgs = z.infer<typeof getEventLogsArgs>;
 
 export const getEventInvocationLogsArgs = z.strictObject({
   name: triggerName,
-  limit: pageLimit.default(100),
-  offset: pageOffset.default(0),
-  source: z.string().optional(),
+  limit: absentIfNull(pageLimit.default(100)),
+  offset: absentIfNull(pageOffset.default(0)),
+  source: optionalSource,
 });
 export type GetEventInvocationLogsArgs = z.infer<typeof getEventInvocationLogsArgs>;
 
 export const getEventByIdArgs = z.strictObject({
   event_id: uuid,
-  invocation_log_limit: pageLimit.default(100),
-  invocation_log_offset: pageOffset.default(0),
-  source: z.string().optional(),
+  invocation_log_limit: absentIfNull(pageLimit.default(100)),
+  invocation_log_offset: absentIfNull(pageOffset.default(0)),
+  source: optionalSource,
 });
 export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
 
@@ -163,7 +170,7 @@ export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, pat
   }
   const result = schema.safeParse(args ?? {}, { reportInput: true });
   if (result.success) {
-    const unsupported = UNSUPPORTED_KEYS.find((k) => (result.data as Record<string, unknown>)[k] !== undefined);
+    const unsupported = UNSUPPORTED_KEYS.find((k) => (result.data as Record<string, unknown>)[k] != null);
     if (unsupported) {
       throw new ApiError('not-supported', `"${unsupported}" is not supported by pg-event-triggers`, `${path}.${unsupported}`);
     }

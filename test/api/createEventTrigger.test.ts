@@ -82,6 +82,32 @@ describe('create_event_trigger', () => {
     expect(wrongSource.json).toEqual({ path: '$.args.source', error: 'source "elsewhere" does not exist', code: 'not-exists' });
   });
 
+  test('null for an optional argument means absent, as in Hasura; null for a required one is refused', async () => {
+    const res = await api.query('create_event_trigger', {
+      ...base({ insert: { columns: '*', payload: null } }),
+      webhook_from_env: null,
+      update: null,
+      delete: null,
+      headers: null,
+      retry_conf: { num_retries: null, interval_sec: 3, timeout_sec: null },
+      replace: null,
+      enable_manual: null,
+      source: null,
+      request_transform: null,
+    });
+    expect(res.json).toEqual({ message: 'success' });
+    expect(await sqlTriggers()).toEqual(['pget_users_changes_INSERT']);
+    const { rows } = await api.pool.query('select definition from event_triggers.event_triggers where name = $1', ['users_changes']);
+    expect(rows[0].definition).toMatchObject({ headers: [], retry_conf: { num_retries: 0, interval_sec: 3, timeout_sec: 60 } });
+    const before = await catalogSnapshot(api.pool);
+    const nameNull = await api.query('create_event_trigger', base({ name: null, replace: true }));
+    expect(nameNull.status).toBe(400);
+    expect(nameNull.json).toMatchObject({ path: '$.args.name', code: 'parse-failed' });
+    const columnsNull = await api.query('create_event_trigger', base({ update: { columns: null }, replace: true }));
+    expect(columnsNull.json).toMatchObject({ path: '$.args.update.columns', code: 'parse-failed' });
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
+  });
+
   test('replace: true swaps the definition atomically; dropped operations stop firing', async () => {
     await api.query('create_event_trigger', base({ update: { columns: '*' } }));
     const replaced = await api.query('create_event_trigger', base({ insert: undefined, delete: { columns: '*' }, replace: true }));
