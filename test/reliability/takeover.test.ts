@@ -109,6 +109,12 @@ test.each([2, 3])('%i daemons, one killed mid-run: its events are taken over aft
   const lastBeatMs = beat[0]!.heartbeat_ms;
   expect(beat[0]!.now_ms - lastBeatMs).toBeLessThan(HEARTBEAT_TIMEOUT_MS); // it was alive until the kill
 
+  // Its events are answered slowly from now on, so that each stays locked by its taker long enough for
+  // the 50 ms poll below to see it: answered in 2 ms, a taken-over event could be delivered and unlocked
+  // between two polls, and the takeover would go unseen.
+  const heldSet = new Set(held);
+  hook.respondWith((req) => ({ status: 200, delayMs: heldSet.has(req.json.id) ? 300 : 2 }));
+
   // Watch its events change hands: locked_at of a taken-over event is the time of the takeover.
   let takenAtMs: number | undefined;
   let takenBy: string | undefined;
@@ -147,7 +153,6 @@ test.each([2, 3])('%i daemons, one killed mid-run: its events are taken over aft
   expect(survivorIds).toContain(takenBy);
 
   // The survivors delivered every event the dead one held, and only after the takeover.
-  const heldSet = new Set(held);
   const heldArrivals = hook.requests.filter((r) => heldSet.has(r.json.id as string));
   for (const id of held) {
     const fromSurvivors = heldArrivals.filter((r) => r.json.id === id && sender(r) !== victimName);
