@@ -263,8 +263,11 @@ export class DeliveryEngine implements LocalEngine {
   private recordAttempt(context: EventContext, self: { send(e: unknown): void }): void {
     const live = this.live.get(context.eventId);
     if (!live || context.verdict === null) return;
-    // Beyond maxWaitingEvents, a retry is parked in the database rather than kept in memory.
-    const park = context.verdict === 'retry' && this.waiting.size >= this.options.maxWaitingEvents;
+    // A retry is parked in the database rather than kept waiting in memory beyond maxWaitingEvents, or
+    // when it is due too far ahead to hold it (and its lock) here.
+    const park =
+      context.verdict === 'retry' &&
+      (this.waiting.size >= this.options.maxWaitingEvents || context.retryDelayMs > MAX_IN_MEMORY_WAIT_MS);
     const log = live.pendingLog;
     live.pendingLog = undefined;
     this.recorder
@@ -290,7 +293,8 @@ export class DeliveryEngine implements LocalEngine {
     const parked: string[] = [];
     for (const row of rows) {
       const waitsForRetry = Number(row.retry_in_ms) > 0;
-      if (waitsForRetry && this.waiting.size >= this.options.maxWaitingEvents) parked.push(row.id);
+      const tooFar = Number(row.retry_in_ms) > MAX_IN_MEMORY_WAIT_MS;
+      if (waitsForRetry && (this.waiting.size >= this.options.maxWaitingEvents || tooFar)) parked.push(row.id);
       else this.spawn(row);
     }
     if (parked.length) await this.options.pool.query({ ...this.sql.release, values: [parked, this.instanceId] });
@@ -460,6 +464,13 @@ export class DeliveryEngine implements LocalEngine {
   }
 
 }
+
+/**
+ * A retry due further ahead than this is parked in the database (lock released, next_retry_at kept) and
+ * fetched again when due, rather than waited for in memory: an hour-long wait gains nothing from being
+ * held, and timers cannot wait past 2^31 - 1 ms (24.8 days; Node fires such a timer at once).
+ */
+export const MAX_IN_MEMORY_WAIT_MS = 60 * 60 * 1000;
 
 /** Above this many events claimed per second, the engine polls instead of waiting for NOTIFY. */
 export const POLL_ABOVE_PER_SECOND = 1000;

@@ -221,12 +221,19 @@ function clientError(requestLog: string, message: string): WebhookOutcome {
 export function parseRetryAfter(header: string | string[] | undefined, now = Date.now()): number | null {
   const value = (Array.isArray(header) ? header[0] : header)?.trim();
   if (!value) return null;
-  if (/^\d+$/.test(value)) return Number(value) > 0 ? Number(value) * 1000 : null;
+  if (/^\d+$/.test(value)) return Number(value) > 0 ? Math.min(Number(value) * 1000, MAX_RETRY_AFTER_MS) : null;
   if (!/[a-z]/i.test(value)) return null;
   const at = Date.parse(value);
   if (Number.isNaN(at) || at <= now) return null;
-  return at - now;
+  return Math.min(at - now, MAX_RETRY_AFTER_MS);
 }
+
+/**
+ * The longest wait a Retry-After can ask for: a year, as for retry_conf.interval_sec. Without a bound,
+ * "Retry-After: 99999999999999999999" became a delay PostgreSQL could not store, and the batch that
+ * recorded it failed again and again.
+ */
+export const MAX_RETRY_AFTER_MS = 31_536_000 * 1000;
 
 function describeNetworkError(error: unknown): string {
   const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };

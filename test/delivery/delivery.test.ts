@@ -181,6 +181,34 @@ describe('delivery', () => {
     expect(await eventRow(first!.json.id)).toMatchObject({ tries: 2, error: true, delivered: false });
   });
 
+  test('a retry due far ahead is parked in the database; a huge Retry-After is capped at a year and stalls nothing', async () => {
+    await createTrigger({ retry_conf: { num_retries: 1, interval_sec: 31_536_000, timeout_sec: 5 } });
+    hook.respondWith((req) => {
+      const id = Number(req.json.event.data.new.id);
+      if (id === 1) return { status: 503, headers: { 'retry-after': '99999999999999999999' } };
+      if (id === 2) return { status: 500 };
+      return { status: 200 };
+    });
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null), (2, 'y', 1, null)`);
+    const [a, b] = await hook.waitForRequests(2);
+    const yearAhead = async (id: string) => {
+      const { rows } = await database.pool.query(
+        `select tries, locked_by, extract(epoch from next_retry_at - now()) / 86400 as days
+         from event_triggers.event_log where id = $1`,
+        [id],
+      );
+      const row = rows[0];
+      return row.tries === 1 && row.locked_by === null && row.days > 364 && row.days <= 365 ? row : undefined;
+    };
+    // Recorded (not retried in a loop), released, and due in a year: interval_sec, and Retry-After capped.
+    await eventually(() => yearAhead(a!.json.id), 5000, 'event 1 parked a year ahead');
+    await eventually(() => yearAhead(b!.json.id), 5000, 'event 2 parked a year ahead');
+    await database.pool.query(`insert into ${table} values (3, 'z', 1, null)`);
+    await eventually(() => hook.requests.some((r) => Number(r.json.event.data.new.id) === 3), 5000, 'a later event delivered');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(hook.requests.map((r) => Number(r.json.event.data.new.id)).sort()).toEqual([1, 2, 3]);
+  });
+
   test('headers from value and from env are sent; the env value never reaches the invocation log', async () => {
     await createTrigger({
       headers: [
