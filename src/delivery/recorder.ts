@@ -2,7 +2,8 @@
  * Writes the outcome of attempts in batches (group commit): while one write is under way, the outcomes
  * that arrive meanwhile gather for the next, so the batch grows with the load and an idle daemon writes
  * at once. A failed write (the database is down) is retried with backoff, never dropped: the actors wait
- * in their `recording` state, holding their slots, until their outcome is in the database.
+ * in their `recording` state, holding their slots, until their outcome is in the database. A write that
+ * fails on its data is split, so one bad record cannot stall the rest.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -72,12 +73,11 @@ export class Recorder {
     while (this.queue.length > 0 && !this.stopped) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        const applied = await this.write(batch.map((p) => p.record));
+        await this.writeBatch(batch);
         if (this.failures > 0) this.options.log.info('recording outcomes again after database errors');
         this.failures = 0;
-        for (const p of batch) p.resolve(applied.has(p.record.eventId));
       } catch (error) {
-        this.queue.unshift(...batch);
+        // The database is down or failing: what was not written is back at the front of the queue.
         this.failures += 1;
         const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
         if (this.failures === 1 || this.failures % 20 === 0) {
@@ -86,6 +86,56 @@ export class Recorder {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /**
+   * Writes a batch in one statement. When the statement fails on the data (an event deleted by hand
+   * meanwhile, so its invocation log has nothing to refer to), waiting would not fix it: the batch is
+   * written one record at a time instead, so one bad record cannot hold up the others. Throws, with what
+   * was not written re-queued, only when the database itself fails.
+   */
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    try {
+      const applied = await this.write(batch.map((p) => p.record));
+      for (const p of batch) p.resolve(applied.has(p.record.eventId));
+      return;
+    } catch (error) {
+      if (!isDataError(error)) {
+        this.queue.unshift(...batch);
+        throw error;
+      }
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      try {
+        p.resolve(await this.writeAlone(p.record));
+      } catch (error) {
+        this.queue.unshift(...batch.slice(i));
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * One record; if its data is what fails, without its invocation log; if even that fails, not at all
+   * (false: the actor lets the event go, and it is delivered again later). Throws on database failures.
+   */
+  private async writeAlone(record: AttemptRecord): Promise<boolean> {
+    const tries = record.log ? [record, { ...record, log: undefined }] : [record];
+    for (const attempt of tries) {
+      try {
+        return (await this.write([attempt])).has(record.eventId);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        this.options.log.error(
+          { err: error, eventId: record.eventId, trigger: record.triggerName },
+          attempt.log
+            ? 'could not record the invocation log of an attempt; recording its outcome without it'
+            : 'could not record the outcome of an attempt; the event will be delivered again',
+        );
+      }
+    }
+    return false;
   }
 
   private async write(records: AttemptRecord[]): Promise<Set<string>> {
@@ -109,4 +159,10 @@ export class Recorder {
     this.stats.attempts += records.length;
     return new Set(rows.map((r) => r.id));
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): the records are at fault. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
