@@ -5,6 +5,13 @@
  */
 import { statements } from './schemaText.js';
 
+/**
+ * A timestamp as the API shows it: UTC, ISO-8601 with Z and microseconds, as in the payload's created_at
+ * (deliveryStatements.ts). Hasura answers these fields as UTCTime, which aeson renders in UTC with Z; PostgreSQL's
+ * own JSON rendering of timestamptz would follow the session's TimeZone instead ("+02:00").
+ */
+const utc = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 /** One event as the API shows it (Hasura's event_log columns, plus status and lock holder). */
 const EVENT_JSON = `json_build_object(
   'id', e.id,
@@ -15,22 +22,27 @@ const EVENT_JSON = `json_build_object(
   'delivered', e.delivered,
   'error', e.error,
   'tries', e.tries,
-  'created_at', e.created_at,
-  'locked', e.locked_at,
+  'created_at', ${utc('e.created_at')},
+  'locked', ${utc('e.locked_at')},
   'locked_by', e.locked_by,
-  'next_retry_at', e.next_retry_at,
+  'next_retry_at', ${utc('e.next_retry_at')},
   'archived', e.archived,
   'status', case when e.archived then 'archived' when e.delivered then 'delivered' when e.error then 'error'
                  when e.next_retry_at > now() then 'retrying' else 'pending' end)`;
 
+/**
+ * One attempt as the API shows it. Hasura names the HTTP status http_status (EventInvocationLog's
+ * eilHttpStatus); status, this daemon's earlier name for it, stays for the clients that read it.
+ */
 const INVOCATION_JSON = `json_build_object(
   'id', l.id,
   'event_id', l.event_id,
   'trigger_name', l.trigger_name,
+  'http_status', l.status,
   'status', l.status,
   'request', l.request,
   'response', l.response,
-  'created_at', l.created_at)`;
+  'created_at', ${utc('l.created_at')})`;
 
 export const eventStatements = (schema: string) =>
   statements('events', schema, {
@@ -51,12 +63,16 @@ export const eventStatements = (schema: string) =>
           locked_by = case when $2 then null else locked_by end,
           locked_at = case when $2 then null else locked_at end
       where id = $1`,
+    /**
+     * As in Hasura (fetchEventLogsTxE): "pending" and "processed" leave archived events out, "all" shows
+     * them too (the events of an earlier trigger of the same name included).
+     */
     eventLogs: `
       select coalesce(json_agg(${EVENT_JSON} order by e.created_at desc, e.id), '[]')::text as json
       from (
         select * from :SCHEMA.event_log e
-        where e.trigger_name = $1 and not e.archived
-          and ($2 = 'all' or ($2 = 'pending') = (not e.delivered and not e.error))
+        where e.trigger_name = $1
+          and ($2 = 'all' or (not e.archived and ($2 = 'pending') = (not e.delivered and not e.error)))
         order by e.created_at desc, e.id
         limit $3 offset $4
       ) e`,
