@@ -35,7 +35,7 @@ const SETTINGS = [
   { key: 'schema', env: ['EVENT_TRIGGERS_SCHEMA'], flag: 'schema', kind: 'identifier', default: 'event_triggers',
     help: "PostgreSQL schema that holds the daemon's catalog, event log and capture functions." },
   { key: 'sourceName', env: ['SOURCE_NAME'], flag: 'source-name', kind: 'string', default: 'default',
-    help: 'Name this database answers to in the "source" arg of pg_* operations.' },
+    help: 'A name the "source" arg of pg_* operations may give besides "default", which always works.' },
   { key: 'httpPoolSize', env: ['EVENTS_HTTP_POOL_SIZE', 'HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE'], flag: 'http-pool-size', kind: 'integer',
     default: 100, min: 1, max: 10_000, help: 'Most webhook requests in flight at once.' },
   { key: 'fetchBatchSize', env: ['EVENTS_FETCH_BATCH_SIZE', 'HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE'], flag: 'fetch-batch-size',

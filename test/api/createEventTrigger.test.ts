@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startApi, type ApiHarness } from '../support/apiHarness.js';
 import { catalogSnapshot } from '../support/catalogSnapshot.js';
+import { openTestDatabase, startTestDaemon } from '../support/daemonHarness.js';
 
 let api: ApiHarness;
 const WEBHOOK = 'http://127.0.0.1:9/hook';
@@ -79,7 +80,30 @@ describe('create_event_trigger', () => {
       args: { source: 'elsewhere', name: 'other' },
     });
     expect(wrongSource.status).toBe(400);
-    expect(wrongSource.json).toEqual({ path: '$.args.source', error: 'source "elsewhere" does not exist', code: 'not-exists' });
+    expect(wrongSource.json).toEqual({ path: '$.args', error: 'source with name "elsewhere" does not exist', code: 'not-exists' });
+  });
+
+  test('source: "default" always, and SOURCE_NAME when it is another name; nothing else', async () => {
+    const database = await openTestDatabase();
+    const named = await startTestDaemon(database.db.url, { env: { SOURCE_NAME: 'pg_main' } });
+    try {
+      await database.pool.query('create table public.users (id bigint primary key)');
+      const create = (source: string) =>
+        named.tryQuery('pg_create_event_trigger', {
+          source, name: 'sourced', table: 'users', webhook: WEBHOOK, insert: { columns: '*' }, replace: source !== 'default',
+        });
+      expect((await create('default')).json).toEqual({ message: 'success' });
+      expect((await create('pg_main')).json).toEqual({ message: 'success' });
+      const before = await catalogSnapshot(database.pool);
+      const other = await create('elsewhere');
+      expect(other.status).toBe(400);
+      expect(other.json).toEqual({ path: '$.args', error: 'source with name "elsewhere" does not exist', code: 'not-exists' });
+      expect(await catalogSnapshot(database.pool)).toEqual(before);
+      expect(await named.query('pg_get_event_logs', { source: 'pg_main', name: 'sourced' })).toEqual([]);
+    } finally {
+      await named.stop();
+      await database.close();
+    }
   });
 
   test('null for an optional argument means absent, as in Hasura; null for a required one is refused', async () => {

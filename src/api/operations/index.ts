@@ -32,6 +32,9 @@ interface Operation<S extends z.ZodType = z.ZodType> {
   run(ctx: OperationContext, tx: Tx, args: z.output<S>): Promise<unknown>;
 }
 
+/** The name Hasura gives the source a request omits (SNDefault). */
+const DEFAULT_SOURCE = 'default';
+
 const op = <S extends z.ZodType>(args: S, run: Operation<S>['run']): Operation => ({ args, run } as Operation);
 
 /** Operation names as in the spec; Hasura 2's pg_-prefixed names are accepted for each. */
@@ -69,8 +72,11 @@ function prepare(ctx: OperationContext, request: unknown, path: string): Prepare
   const operation = findOperation(type);
   if (!operation) throw new ApiError('parse-failed', `unknown operation type "${type}"`, `${path}.type`);
   const parsed = parseArgsWith(operation.args, args, `${path}.args`) as { source?: string };
-  if (parsed.source !== undefined && parsed.source !== ctx.sourceName) {
-    throw new ApiError('not-exists', `source "${parsed.source}" does not exist`, `${path}.args.source`);
+  // Hasura's requests name their source, "default" unless it was renamed: "default" always works, and so
+  // does SOURCE_NAME, for requests written against a Hasura source of another name. Hasura looks the source
+  // up while the operation runs (askSourceInfo), hence its path and wording.
+  if (parsed.source !== undefined && parsed.source !== DEFAULT_SOURCE && parsed.source !== ctx.sourceName) {
+    throw new ApiError('not-exists', `source with name "${parsed.source}" does not exist`, `${path}.args`);
   }
   return { operation, args: parsed };
 }
