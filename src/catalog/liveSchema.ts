@@ -1,4 +1,8 @@
-/** Checks a trigger definition against the live database: the table and every named column exist. */
+/**
+ * Checks a trigger definition against the live database: the table exists (and can carry row triggers),
+ * and every column it names exists. Two steps, so that create_event_trigger can check in Hasura's order
+ * (resolveEventTriggerQuery: the table, then what replace requires, then the columns).
+ */
 import type pg from 'pg';
 import { ApiError } from '../api/errors.js';
 import type { triggerStatements } from '../sql/triggerStatements.js';
@@ -14,8 +18,8 @@ export interface LiveTable {
   columns: Set<string>;
 }
 
-/** Resolves the definition's table and checks its columns; throws ApiError with the arg's path. */
-export async function checkAgainstLiveSchema(
+/** Resolves the definition's table and reads its columns; throws ApiError. */
+export async function findLiveTable(
   client: pg.PoolClient,
   sql: ReturnType<typeof triggerStatements>,
   catalogSchema: string,
@@ -33,7 +37,12 @@ export async function checkAgainstLiveSchema(
     throw new ApiError('not-supported', `"${qualified}" is not a table (event triggers need a table)`, '$.args.table');
   }
   const cols = await client.query<{ attname: string }>({ ...sql.tableColumns, values: [table.oid] });
-  const columns = new Set(cols.rows.map((r) => r.attname));
+  return { oid: table.oid, columns: new Set(cols.rows.map((r) => r.attname)) };
+}
+
+/** Throws not-exists for the first column the definition names that the table lacks. */
+export function checkColumns(def: TriggerDefinition, table: LiveTable): void {
+  const qualified = `${def.table.schema}.${def.table.name}`;
   for (const op of OPERATIONS) {
     const spec = def[op];
     if (!spec) continue;
@@ -41,7 +50,7 @@ export async function checkAgainstLiveSchema(
       const list = spec[key];
       if (!Array.isArray(list)) continue;
       list.forEach((column, i) => {
-        if (!columns.has(column)) {
+        if (!table.columns.has(column)) {
           throw new ApiError(
             'not-exists',
             `column "${column}" does not exist in table "${qualified}"`,
@@ -51,5 +60,4 @@ export async function checkAgainstLiveSchema(
       });
     }
   }
-  return { oid: table.oid, columns };
 }

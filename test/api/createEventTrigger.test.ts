@@ -155,6 +155,42 @@ describe('create_event_trigger', () => {
     expect(after.rows[0].id).toBe(before.rows[0].id);
   });
 
+  test('replace: true on a trigger that does not exist is not-exists, as in Hasura (not an upsert)', async () => {
+    const before = await catalogSnapshot(api.pool);
+    const res = await api.query('create_event_trigger', base({ replace: true }));
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ path: '$.args', error: 'event trigger "users_changes" does not exist', code: 'not-exists' });
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
+    expect(await sqlTriggers()).toEqual([]);
+  });
+
+  test('replace cannot move a trigger to another table: not-supported, nothing changed', async () => {
+    await api.pool.query('create table if not exists public.accounts (id bigint primary key, name text)');
+    await api.query('create_event_trigger', base());
+    const before = await catalogSnapshot(api.pool);
+    const res = await api.query('create_event_trigger', base({ table: 'accounts', replace: true }));
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ path: '$.args', error: 'cannot replace table or schema for trigger', code: 'not-supported' });
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
+    expect(await sqlTriggers('accounts')).toEqual([]);
+  });
+
+  test('replace after the table was renamed names it by its new name', async () => {
+    await api.pool.query('create table public.renamed_src (id bigint primary key)');
+    await api.query('create_event_trigger', base({ table: 'renamed_src' }));
+    await api.pool.query('alter table public.renamed_src rename to renamed_dst');
+    try {
+      const byNewName = await api.query('create_event_trigger', base({ table: 'renamed_dst', update: { columns: '*' }, replace: true }));
+      expect(byNewName.json).toEqual({ message: 'success' });
+      expect(await sqlTriggers('renamed_dst')).toEqual(['pget_users_changes_INSERT', 'pget_users_changes_UPDATE']);
+      const byOldName = await api.query('create_event_trigger', base({ table: 'renamed_src', replace: true }));
+      expect(byOldName.json).toMatchObject({ code: 'not-exists', error: 'table "public.renamed_src" does not exist' });
+    } finally {
+      await api.query('delete_event_trigger', { name: 'users_changes' });
+      await api.pool.query('drop table public.renamed_dst');
+    }
+  });
+
   test('names of exactly 42 characters work; trigger_on_replication fires the trigger always', async () => {
     const name = 'a'.repeat(42);
     expect((await api.query('create_event_trigger', base({ name, trigger_on_replication: true }))).status).toBe(200);

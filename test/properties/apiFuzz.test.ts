@@ -58,7 +58,8 @@ async function restore() {
   for (const name of stored.keys()) if (!Object.hasOwn(BASELINE, name)) await mustSucceed('delete_event_trigger', { name });
   for (const [name, args] of Object.entries(BASELINE)) {
     if (baselineDefinitions.has(name) && stored.get(name) === baselineDefinitions.get(name)) continue;
-    await mustSucceed('create_event_trigger', { ...args, replace: true });
+    // replace only what exists: as in Hasura, replace: true on a missing trigger is not-exists.
+    await mustSucceed('create_event_trigger', { ...args, replace: stored.has(name) });
     const def = await api.pool.query('select definition::text as d from event_triggers.event_triggers where name = $1', [name]);
     baselineDefinitions.set(name, def.rows[0].d);
   }

@@ -6,7 +6,7 @@ import {
   type TriggerDefinition,
 } from '../../catalog/definition.js';
 import { findInconsistencies, type InconsistentObject, type TriggerTableState } from '../../catalog/consistency.js';
-import { checkAgainstLiveSchema } from '../../catalog/liveSchema.js';
+import { checkColumns, findLiveTable } from '../../catalog/liveSchema.js';
 import { ApiError } from '../errors.js';
 import type { CreateEventTriggerArgs, DeleteEventTriggerArgs } from '../schemas.js';
 import type { ChannelCommand } from '../../catalog/channel.js';
@@ -14,13 +14,16 @@ import type { OperationContext, Tx } from './context.js';
 
 export const SUCCESS = { message: 'success' } as const;
 
+/**
+ * Creates a trigger, or replaces one with replace: true. The checks run in Hasura's order
+ * (resolveEventTriggerQuery, then createEventTriggerQueryMetadata): the table; for replace, that the trigger
+ * exists and stays on its table; the columns; without replace, that the name is free; the environment.
+ */
 export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: CreateEventTriggerArgs) {
   const def = definitionFromArgs(args);
   const { client } = tx;
   const sql = ctx.sql.triggers;
 
-  const [problem] = missingEnvironment(def, ctx.env);
-  if (problem) throw new ApiError('invalid-configuration', problem.message, `$.args.${problem.path}`);
   const hasOperation = OPERATIONS.some((op) => def[op] !== undefined);
   if (!hasOperation && def.enable_manual === false) {
     throw new ApiError(
@@ -31,14 +34,27 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
   }
 
   await client.query({ ...sql.lockCatalog, values: [ctx.schema] });
-  const existing = await client.query({ ...sql.getForUpdate, values: [def.name] });
-  if (existing.rowCount && !args.replace) {
+  const existing = await client.query<{ definition: TriggerDefinition }>({ ...sql.getForUpdate, values: [def.name] });
+  const previous = existing.rows[0]?.definition;
+  const table = await findLiveTable(client, sql, ctx.schema, def);
+  if (args.replace) {
+    // Hasura replaces only what exists (askTabInfoFromTrigger): replace is not an upsert.
+    if (!previous) throw new ApiError('not-exists', `event trigger "${def.name}" does not exist`, '$.args');
+    // Nor can it move a trigger to another table; the table it is on now counts (it may have been renamed).
+    const current = await currentTable(ctx, tx, previous);
+    if (current.schema !== def.table.schema || current.name !== def.table.name) {
+      throw new ApiError('not-supported', 'cannot replace table or schema for trigger', '$.args');
+    }
+  }
+  checkColumns(def, table);
+  if (previous && !args.replace) {
     throw new ApiError('already-exists', `event trigger "${def.name}" already exists`, '$.args.name');
   }
-  const table = await checkAgainstLiveSchema(client, sql, ctx.schema, def);
+  const [problem] = missingEnvironment(def, ctx.env);
+  if (problem) throw new ApiError('invalid-configuration', problem.message, `$.args.${problem.path}`);
 
   // Replace is atomic: the old capture goes and the new one comes in the same transaction.
-  if (existing.rowCount) await client.query({ ...sql.dropCapture, values: [def.name] });
+  if (previous) await client.query({ ...sql.dropCapture, values: [def.name] });
   for (const op of OPERATIONS) {
     const spec = def[op];
     if (!spec) continue;
@@ -50,7 +66,7 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
     });
   }
   const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def), table.oid];
-  await client.query({ ...(existing.rowCount ? sql.replace : sql.insert), values });
+  await client.query({ ...(previous ? sql.replace : sql.insert), values });
   await announceChange(ctx, tx, def.name);
   return SUCCESS;
 }
