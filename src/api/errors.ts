@@ -53,4 +53,11 @@ export function jsonPath(base: string, segments: readonly PropertyKey[]): string
   return out;
 }
 
+/**
+ * Where an operation's own refusals are reported (not-exists, already-exists, busy...): Hasura runs every
+ * operation under withPathK "args" (runQueryM, runMetadataQueryM) and adds no deeper key, so they all read
+ * "$.args" (in a bulk, "$.args[i].args"). Malformed args are parse failures, with the offending key's path.
+ */
+export const OPERATION_PATH = '$.args';
+
 export const internalError = () => new ApiError('unexpected', 'internal error: see the daemon log', '$', 500);

@@ -105,6 +105,16 @@ export const createEventTriggerArgs = z
     cleanup_config: z.unknown().optional(),
   })
   .superRefine((a, ctx) => {
+    // Hasura refuses this in its parser ("atleast one amongst insert/update/delete/enable_manual spec must
+    // be provided"); it also refuses a trigger with no operation when enable_manual is omitted, which this
+    // daemon allows (manual invocation is allowed then: docs/api.md).
+    if (a.enable_manual === false && !a.insert && !a.update && !a.delete) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'at least one of "insert", "update" and "delete" is required when "enable_manual" is false: the trigger could never fire',
+        path: [],
+      });
+    }
     if ((a.webhook === undefined) === (a.webhook_from_env === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'exactly one of "webhook" and "webhook_from_env" is required', path: [] });
     }

@@ -4,7 +4,7 @@
  * (resolveEventTriggerQuery: the table, then what replace requires, then the columns).
  */
 import type pg from 'pg';
-import { ApiError } from '../api/errors.js';
+import { ApiError, OPERATION_PATH } from '../api/errors.js';
 import type { triggerStatements } from '../sql/triggerStatements.js';
 import { OPERATIONS, type TriggerDefinition } from './definition.js';
 
@@ -28,13 +28,13 @@ export async function findLiveTable(
   const { schema, name } = def.table;
   const qualified = `${schema}.${name}`;
   if (schema === catalogSchema || SYSTEM_SCHEMAS.has(schema) || schema.startsWith('pg_temp')) {
-    throw new ApiError('not-supported', `event triggers cannot be created on tables in schema "${schema}"`, '$.args.table');
+    throw new ApiError('not-supported', `event triggers cannot be created on tables in schema "${schema}"`, OPERATION_PATH);
   }
   const found = await client.query<{ oid: string; relkind: string }>({ ...sql.findTable, values: [schema, name] });
   const table = found.rows[0];
-  if (!table) throw new ApiError('not-exists', `table "${qualified}" does not exist`, '$.args.table');
+  if (!table) throw new ApiError('not-exists', `table "${qualified}" does not exist`, OPERATION_PATH);
   if (!CAPTURABLE_KINDS.has(table.relkind)) {
-    throw new ApiError('not-supported', `"${qualified}" is not a table (event triggers need a table)`, '$.args.table');
+    throw new ApiError('not-supported', `"${qualified}" is not a table (event triggers need a table)`, OPERATION_PATH);
   }
   const cols = await client.query<{ attname: string }>({ ...sql.tableColumns, values: [table.oid] });
   return { oid: table.oid, columns: new Set(cols.rows.map((r) => r.attname)) };
@@ -51,10 +51,11 @@ export function checkColumns(def: TriggerDefinition, table: LiveTable): void {
       if (!Array.isArray(list)) continue;
       list.forEach((column, i) => {
         if (!table.columns.has(column)) {
+          // The message says which list names it: Hasura's path stops at $.args.
           throw new ApiError(
             'not-exists',
-            `column "${column}" does not exist in table "${qualified}"`,
-            `$.args.${op}.${key}[${i}]`,
+            `column "${column}" (${op}.${key}[${i}]) does not exist in table "${qualified}"`,
+            OPERATION_PATH,
           );
         }
       });

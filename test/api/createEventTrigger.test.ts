@@ -201,12 +201,12 @@ describe('create_event_trigger', () => {
 
   // Each bad input: HTTP 400, Hasura's error shape with a useful path, and nothing changed.
   const refusals: Array<[string, unknown, { code: string; path: string; error?: RegExp }]> = [
-    ['an existing name without replace', base({ name: 'other' }), { code: 'already-exists', path: '$.args.name', error: /already exists/ }],
-    ['an unknown table', base({ table: { schema: 'public', name: 'nope' } }), { code: 'not-exists', path: '$.args.table', error: /table "public.nope" does not exist/ }],
-    ['an unknown schema', base({ table: { schema: 'nowhere', name: 'users' } }), { code: 'not-exists', path: '$.args.table' }],
-    ['an unknown column to listen to', base({ update: { columns: ['name', 'nope'] } }), { code: 'not-exists', path: '$.args.update.columns[1]', error: /column "nope" does not exist/ }],
-    ['an unknown payload column', base({ insert: { columns: '*', payload: ['nope'] } }), { code: 'not-exists', path: '$.args.insert.payload[0]' }],
-    ['a column name in the wrong case', base({ update: { columns: ['Name'] } }), { code: 'not-exists', path: '$.args.update.columns[0]' }],
+    ['an existing name without replace', base({ name: 'other' }), { code: 'already-exists', path: '$.args', error: /^Event trigger with name "other" already exists$/ }],
+    ['an unknown table', base({ table: { schema: 'public', name: 'nope' } }), { code: 'not-exists', path: '$.args', error: /table "public.nope" does not exist/ }],
+    ['an unknown schema', base({ table: { schema: 'nowhere', name: 'users' } }), { code: 'not-exists', path: '$.args' }],
+    ['an unknown column to listen to', base({ update: { columns: ['name', 'nope'] } }), { code: 'not-exists', path: '$.args', error: /^column "nope" \(update.columns\[1\]\) does not exist in table "public.users"$/ }],
+    ['an unknown payload column', base({ insert: { columns: '*', payload: ['nope'] } }), { code: 'not-exists', path: '$.args', error: /insert.payload\[0\]/ }],
+    ['a column name in the wrong case', base({ update: { columns: ['Name'] } }), { code: 'not-exists', path: '$.args' }],
     ['an empty column list', base({ update: { columns: [] } }), { code: 'parse-failed', path: '$.args.update.columns', error: /must not be empty/ }],
     ['columns missing from an operation', base({ update: {} }), { code: 'parse-failed', path: '$.args.update', error: /key "columns" not found/ }],
     ['a name with a space', base({ name: 'bad name' }), { code: 'parse-failed', path: '$.args.name' }],
@@ -214,8 +214,8 @@ describe('create_event_trigger', () => {
     ['a name of 43 characters', base({ name: 'a'.repeat(43) }), { code: 'parse-failed', path: '$.args.name', error: /at most 42/ }],
     ['both webhook and webhook_from_env', base({ webhook_from_env: 'HOOK_URL' }), { code: 'parse-failed', path: '$.args', error: /exactly one of "webhook" and "webhook_from_env"/ }],
     ['neither webhook nor webhook_from_env', base({ webhook: undefined }), { code: 'parse-failed', path: '$.args' }],
-    ['a webhook_from_env variable that is not set', base({ webhook: undefined, webhook_from_env: 'NOT_SET' }), { code: 'invalid-configuration', path: '$.args.webhook_from_env', error: /"NOT_SET"/ }],
-    ['a header value_from_env that is not set', base({ headers: [{ name: 'X-A', value_from_env: 'NOT_SET' }] }), { code: 'invalid-configuration', path: '$.args.headers[0].value_from_env' }],
+    ['a webhook_from_env variable that is not set', base({ webhook: undefined, webhook_from_env: 'NOT_SET' }), { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET"/ }],
+    ['a header value_from_env that is not set', base({ headers: [{ name: 'X-A', value_from_env: 'NOT_SET' }] }), { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET" for header "X-A"/ }],
     ['a header with both value and value_from_env', base({ headers: [{ name: 'X-A', value: 'a', value_from_env: 'TOKEN' }] }), { code: 'parse-failed', path: '$.args.headers[0]' }],
     ['a header name that is not a token', base({ headers: [{ name: 'X A', value: 'a' }] }), { code: 'parse-failed', path: '$.args.headers[0].name' }],
     ['a header value with a newline', base({ headers: [{ name: 'X-A', value: 'a\r\nX-Injected: 1' }] }), { code: 'parse-failed', path: '$.args.headers[0].value' }],
@@ -227,9 +227,9 @@ describe('create_event_trigger', () => {
     ['an unknown key', base({ webhookk: WEBHOOK }), { code: 'parse-failed', path: '$.args', error: /unexpected key "webhookk"/ }],
     ['an unknown key in an operation', base({ insert: { columns: '*', colums: '*' } }), { code: 'parse-failed', path: '$.args.insert' }],
     ['a key Hasura has and we do not', base({ request_transform: { body: 'x' } }), { code: 'not-supported', path: '$.args.request_transform' }],
-    ['the catalog schema as table', base({ table: { schema: 'event_triggers', name: 'event_log' } }), { code: 'not-supported', path: '$.args.table' }],
-    ['a view', base({ table: 'users_view' }), { code: 'not-supported', path: '$.args.table' }],
-    ['no operation and enable_manual false', base({ insert: undefined, enable_manual: false }), { code: 'invalid-configuration', path: '$.args' }],
+    ['the catalog schema as table', base({ table: { schema: 'event_triggers', name: 'event_log' } }), { code: 'not-supported', path: '$.args' }],
+    ['a view', base({ table: 'users_view' }), { code: 'not-supported', path: '$.args' }],
+    ['no operation and enable_manual false', base({ insert: undefined, enable_manual: false }), { code: 'parse-failed', path: '$.args', error: /could never fire/ }],
     ['args that are not an object', 'users', { code: 'parse-failed', path: '$.args' }],
   ];
 
@@ -267,7 +267,7 @@ describe('delete_event_trigger', () => {
     const before = await catalogSnapshot(api.pool);
     const res = await api.query('delete_event_trigger', { name: 'never_created' });
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ path: '$.args.name', error: 'event trigger "never_created" does not exist', code: 'not-exists' });
+    expect(res.json).toEqual({ path: '$.args', error: 'event trigger "never_created" does not exist', code: 'not-exists' });
     expect(await catalogSnapshot(api.pool)).toEqual(before);
   });
 });

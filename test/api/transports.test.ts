@@ -94,7 +94,7 @@ describe('/v1/query', () => {
     });
     expect(res.status).toBe(400);
     expect(res.json).toEqual({
-      path: '$.args[1].args.name',
+      path: '$.args[1].args',
       error: 'event trigger "does_not_exist" does not exist',
       code: 'not-exists',
     });
@@ -111,20 +111,32 @@ describe('/v1/query', () => {
   });
 
   test('invoke, redeliver and the log queries refuse what does not exist', async () => {
+    // Hasura's wordings, at Hasura's path for what an operation refuses while it runs.
     const cases: Array<[string, unknown, string]> = [
-      ['invoke_event_trigger', { name: 'ghost', payload: {} }, '$.args.name'],
-      ['redeliver_event', { event_id: '00000000-0000-4000-8000-000000000000' }, '$.args.event_id'],
-      ['get_event_logs', { name: 'ghost' }, '$.args.name'],
-      ['get_event_invocation_logs', { name: 'ghost' }, '$.args.name'],
-      ['pg_get_event_by_id', { event_id: '00000000-0000-4000-8000-000000000000', source: 'default' }, '$.args.event_id'],
+      ['invoke_event_trigger', { name: 'ghost', payload: {} }, 'event trigger "ghost" does not exist'],
+      ['redeliver_event', { event_id: '00000000-0000-4000-8000-000000000000' }, 'event not found'],
+      ['get_event_logs', { name: 'ghost' }, 'event trigger "ghost" does not exist'],
+      ['get_event_invocation_logs', { name: 'ghost' }, 'event trigger "ghost" does not exist'],
+      ['pg_get_event_by_id', { event_id: '00000000-0000-4000-8000-000000000000', source: 'default' }, 'event id 00000000-0000-4000-8000-000000000000 does not exist'],
     ];
-    for (const [type, args, path] of cases) {
+    for (const [type, args, error] of cases) {
       const res = await api.query(type, args);
       expect(res.status, type).toBe(400);
-      expect(res.json, type).toMatchObject({ code: 'not-exists', path });
+      expect(res.json, type).toEqual({ code: 'not-exists', path: '$.args', error });
     }
     const missingPayload = await api.query('invoke_event_trigger', { name: 'ghost' });
     expect(missingPayload.json).toMatchObject({ code: 'parse-failed', path: '$.args', error: 'key "payload" not found' });
+  });
+
+  test('redeliver_event of an archived event (its trigger deleted) is not-exists and changes nothing', async () => {
+    await api.query('create_event_trigger', { ...trigger('short_lived').args });
+    const { event_id } = (await api.query('invoke_event_trigger', { name: 'short_lived', payload: {} })).json;
+    await api.query('delete_event_trigger', { name: 'short_lived' });
+    const before = await catalogSnapshot(api.pool);
+    const res = await api.query('redeliver_event', { event_id });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ code: 'not-exists', path: '$.args', error: 'event not found: its event trigger was deleted' });
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
   });
 
   test('invoke_event_trigger: allowed when enable_manual is omitted, refused when false', async () => {
@@ -134,7 +146,7 @@ describe('/v1/query', () => {
     const before = await catalogSnapshot(api.pool);
     const res = await api.query('invoke_event_trigger', { name: 'manual_off', payload: {} });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ code: 'not-supported', path: '$.args.name' });
+    expect(res.json).toEqual({ code: 'not-supported', path: '$.args', error: 'manual mode is not enabled for event trigger "manual_off"' });
     expect(await catalogSnapshot(api.pool)).toEqual(before);
   });
 
@@ -171,7 +183,7 @@ describe('/rpc (JSON-RPC 2.0)', () => {
     expect(res.json).toEqual({
       jsonrpc: '2.0',
       id: 'x',
-      error: { code: -32001, message: 'event trigger "ghost" does not exist', data: { path: '$.args.name', error: 'event trigger "ghost" does not exist', code: 'not-exists' } },
+      error: { code: -32001, message: 'event trigger "ghost" does not exist', data: { path: '$.args', error: 'event trigger "ghost" does not exist', code: 'not-exists' } },
     });
     const invalid = await rpc({ jsonrpc: '2.0', id: 1, method: 'delete_event_trigger', params: { name: 5 } });
     expect(invalid.json.error).toMatchObject({ code: -32602, data: { code: 'parse-failed', path: '$.args.name' } });

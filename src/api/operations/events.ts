@@ -1,5 +1,5 @@
 /** invoke_event_trigger, redeliver_event and the read-only log queries. */
-import { ApiError } from '../errors.js';
+import { ApiError, OPERATION_PATH } from '../errors.js';
 import { RawJson, stringifyParsed } from '../json.js';
 import type {
   GetEventByIdArgs,
@@ -15,7 +15,8 @@ import { currentTable, loadDefinition, SUCCESS } from './triggers.js';
 export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: InvokeEventTriggerArgs) {
   const { definition: def } = await loadDefinition(ctx, tx, args.name);
   if (def.enable_manual === false) {
-    throw new ApiError('not-supported', `manual invocation is not enabled for event trigger "${args.name}"`, '$.args.name');
+    // Hasura's wording (runInvokeEventTrigger), with the trigger named.
+    throw new ApiError('not-supported', `manual mode is not enabled for event trigger "${args.name}"`, OPERATION_PATH);
   }
   // The user's payload is re-serialised digit for digit (bigints included) and embedded as event.data.new.
   const payload = `{"op":"MANUAL","data":{"old":null,"new":${stringifyParsed(args.payload)}}}`;
@@ -43,11 +44,11 @@ export async function redeliverEvent(ctx: OperationContext, tx: Tx, args: Redeli
     { ...sql.lockForRedeliver, values: [args.event_id, ctx.heartbeatTimeoutMs] },
   );
   const event = found.rows[0];
-  if (!event) throw new ApiError('not-exists', `event "${args.event_id}" does not exist`, '$.args.event_id');
-  if (event.archived) {
-    throw new ApiError('not-exists', `event "${args.event_id}" belongs to a deleted event trigger`, '$.args.event_id');
-  }
-  const busy = () => new ApiError('busy', `event "${args.event_id}" is being delivered right now; try again`, '$.args.event_id');
+  // Hasura's wordings (checkEvent). Unlike Hasura, an archived event is refused: its trigger was deleted,
+  // so nothing would deliver it.
+  if (!event) throw new ApiError('not-exists', 'event not found', OPERATION_PATH);
+  if (event.archived) throw new ApiError('not-exists', 'event not found: its event trigger was deleted', OPERATION_PATH);
+  const busy = () => new ApiError('busy', 'event is already being processed', OPERATION_PATH);
   const reset = (release: boolean) => client.query({ ...sql.resetForRedeliver, values: [args.event_id, release] });
 
   const engine = ctx.engine;
@@ -98,7 +99,8 @@ export async function getEventById(ctx: OperationContext, tx: Tx, args: GetEvent
     ...ctx.sql.events.eventById,
     values: [args.event_id, args.invocation_log_limit, args.invocation_log_offset],
   });
-  if (!rows[0]) throw new ApiError('not-exists', `event "${args.event_id}" does not exist`, '$.args.event_id');
+  // Hasura's wording (fetchEventById).
+  if (!rows[0]) throw new ApiError('not-exists', `event id ${args.event_id} does not exist`, OPERATION_PATH);
   return new RawJson(rows[0].json);
 }
 

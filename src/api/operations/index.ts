@@ -3,7 +3,7 @@
  * runOperation (JSON-RPC); nothing else decides what an operation does.
  */
 import type { z } from 'zod';
-import { ApiError } from '../errors.js';
+import { ApiError, OPERATION_PATH } from '../errors.js';
 import {
   createEventTriggerArgs,
   deleteEventTriggerArgs,
@@ -76,7 +76,7 @@ function prepare(ctx: OperationContext, request: unknown, path: string): Prepare
   // does SOURCE_NAME, for requests written against a Hasura source of another name. Hasura looks the source
   // up while the operation runs (askSourceInfo), hence its path and wording.
   if (parsed.source !== undefined && parsed.source !== DEFAULT_SOURCE && parsed.source !== ctx.sourceName) {
-    throw new ApiError('not-exists', `source with name "${parsed.source}" does not exist`, `${path}.args`);
+    throw new ApiError('not-exists', `source with name "${parsed.source}" does not exist`, `${path}${OPERATION_PATH.slice(1)}`);
   }
   return { operation, args: parsed };
 }

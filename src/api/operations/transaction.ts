@@ -1,6 +1,6 @@
 /** Runs operations in one transaction; PostgreSQL errors an operation can meet become ApiErrors. */
 import type pg from 'pg';
-import { ApiError } from '../errors.js';
+import { ApiError, OPERATION_PATH } from '../errors.js';
 import type { OperationContext, Tx } from './context.js';
 
 /** How long catalog changes wait for a lock on a user table (a long transaction may hold it). */
@@ -28,10 +28,10 @@ export async function inTransaction<T>(ctx: OperationContext, work: (tx: Tx) => 
 function translatePgError(error: unknown): unknown {
   const code = (error as pg.DatabaseError | undefined)?.code;
   if (code === '55P03') {
-    return new ApiError('busy', 'a table or event this operation needs is locked by another transaction; try again');
+    return new ApiError('busy', 'a table or event this operation needs is locked by another transaction; try again', OPERATION_PATH);
   }
   if (code === '40P01' || code === '40001') {
-    return new ApiError('busy', 'the operation collided with a concurrent change; try again');
+    return new ApiError('busy', 'the operation collided with a concurrent change; try again', OPERATION_PATH);
   }
   return error;
 }

@@ -7,7 +7,7 @@ import {
 } from '../../catalog/definition.js';
 import { findInconsistencies, type InconsistentObject, type TriggerTableState } from '../../catalog/consistency.js';
 import { checkColumns, findLiveTable } from '../../catalog/liveSchema.js';
-import { ApiError } from '../errors.js';
+import { ApiError, OPERATION_PATH } from '../errors.js';
 import type { CreateEventTriggerArgs, DeleteEventTriggerArgs } from '../schemas.js';
 import type { ChannelCommand } from '../../catalog/channel.js';
 import type { OperationContext, Tx } from './context.js';
@@ -24,34 +24,29 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
   const { client } = tx;
   const sql = ctx.sql.triggers;
 
-  const hasOperation = OPERATIONS.some((op) => def[op] !== undefined);
-  if (!hasOperation && def.enable_manual === false) {
-    throw new ApiError(
-      'invalid-configuration',
-      'the trigger has no insert, update or delete and enable_manual is false: it could never fire',
-      '$.args',
-    );
-  }
-
   await client.query({ ...sql.lockCatalog, values: [ctx.schema] });
   const existing = await client.query<{ definition: TriggerDefinition }>({ ...sql.getForUpdate, values: [def.name] });
   const previous = existing.rows[0]?.definition;
   const table = await findLiveTable(client, sql, ctx.schema, def);
   if (args.replace) {
     // Hasura replaces only what exists (askTabInfoFromTrigger): replace is not an upsert.
-    if (!previous) throw new ApiError('not-exists', `event trigger "${def.name}" does not exist`, '$.args');
+    if (!previous) throw new ApiError('not-exists', `event trigger "${def.name}" does not exist`, OPERATION_PATH);
     // Nor can it move a trigger to another table; the table it is on now counts (it may have been renamed).
     const current = await currentTable(ctx, tx, previous);
     if (current.schema !== def.table.schema || current.name !== def.table.name) {
-      throw new ApiError('not-supported', 'cannot replace table or schema for trigger', '$.args');
+      throw new ApiError('not-supported', 'cannot replace table or schema for trigger', OPERATION_PATH);
     }
   }
   checkColumns(def, table);
   if (previous && !args.replace) {
-    throw new ApiError('already-exists', `event trigger "${def.name}" already exists`, '$.args.name');
+    // Hasura's wording (createEventTriggerQueryMetadata).
+    throw new ApiError('already-exists', `Event trigger with name "${def.name}" already exists`, OPERATION_PATH);
   }
-  const [problem] = missingEnvironment(def, ctx.env);
-  if (problem) throw new ApiError('invalid-configuration', problem.message, `$.args.${problem.path}`);
+  // Hasura builds the new trigger last (buildSchemaCacheFor) and reports all it could not resolve.
+  const problems = missingEnvironment(def, ctx.env);
+  if (problems.length) {
+    throw new ApiError('invalid-configuration', problems.map((p) => p.message).join('; '), OPERATION_PATH);
+  }
 
   // Replace is atomic: the old capture goes and the new one comes in the same transaction.
   if (previous) await client.query({ ...sql.dropCapture, values: [def.name] });
@@ -76,7 +71,7 @@ export async function deleteEventTrigger(ctx: OperationContext, tx: Tx, args: De
   const sql = ctx.sql.triggers;
   await client.query({ ...sql.lockCatalog, values: [ctx.schema] });
   const existing = await client.query({ ...sql.getForUpdate, values: [args.name] });
-  if (!existing.rowCount) throw new ApiError('not-exists', `event trigger "${args.name}" does not exist`, '$.args.name');
+  if (!existing.rowCount) throw new ApiError('not-exists', `event trigger "${args.name}" does not exist`, OPERATION_PATH);
   // The SQL triggers, the definition and the pending events go together, or not at all.
   await client.query({ ...sql.dropCapture, values: [args.name] });
   await client.query({ ...sql.delete, values: [args.name] });
@@ -107,7 +102,7 @@ export async function loadDefinition(ctx: OperationContext, tx: Tx, name: string
     values: [name],
   });
   const row = found.rows[0];
-  if (!row) throw new ApiError('not-exists', `event trigger "${name}" does not exist`, '$.args.name');
+  if (!row) throw new ApiError('not-exists', `event trigger "${name}" does not exist`, OPERATION_PATH);
   return row;
 }
 
