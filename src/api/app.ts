@@ -3,9 +3,9 @@
  * (JSON-RPC 2.0), /healthz and /v1/version. Transports only parse, authenticate and serialise; the
  * operations module does the work.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { createSecretCheck } from './auth.js';
+import { createSecretCheck, roleOf } from './auth.js';
 import { ApiError, internalError } from './errors.js';
 import { handleRpc, parseErrorResponse } from './jsonRpc.js';
 import { parseJson, serializeResponse } from './json.js';
@@ -68,14 +68,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendError(reply, new ApiError('access-denied', message));
   });
 
-  const hasura = async (body: unknown, reply: FastifyReply) => {
+  const hasura = async (req: FastifyRequest, reply: FastifyReply) => {
+    const body = req.body;
     if (body instanceof MalformedJson) return sendError(reply, new ApiError('parse-failed', body.message));
     if (body === undefined) return sendError(reply, new ApiError('parse-failed', 'the request body is empty'));
-    const result = await runQuery(ctx, body);
+    const result = await runQuery(ctx, body, { role: roleOf(req.headers) });
     return reply.code(200).type('application/json').send(serializeResponse(result));
   };
-  app.post('/v1/query', (req, reply) => hasura(req.body, reply));
-  app.post('/v1/metadata', (req, reply) => hasura(req.body, reply));
+  app.post('/v1/query', hasura);
+  app.post('/v1/metadata', hasura);
 
   app.post('/rpc', async (req, reply) => {
     const body = req.body;
@@ -84,7 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ? parseErrorResponse(body.message)
         : body === undefined
           ? parseErrorResponse('the request body is empty')
-          : await handleRpc(ctx, body);
+          : await handleRpc(ctx, body, { role: roleOf(req.headers) });
     if (response === undefined) return reply.code(204).send();
     return reply.code(200).type('application/json').send(serializeResponse(response));
   });

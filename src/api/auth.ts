@@ -1,6 +1,7 @@
 /**
  * Admin-secret check. The secret may come as X-Hasura-Admin-Secret or as Authorization: Bearer; it is
- * compared in constant time (both sides hashed to equal length first) and never logged.
+ * compared in constant time (both sides hashed to equal length first) and never logged. Also the role a
+ * request claims, which the operations module authorises.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -8,6 +9,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export type AuthOutcome = 'ok' | 'missing' | 'wrong';
+
+/**
+ * The role of an authenticated request: X-Hasura-Role, or undefined when absent (Hasura then falls back to
+ * admin: URBFromSessionVariablesFallback adminRoleName in getUserInfoWithExpTime).
+ */
+export function roleOf(headers: IncomingHttpHeaders): string | undefined {
+  const role = headers['x-hasura-role'];
+  return Array.isArray(role) ? role.join(', ') : role;
+}
 
 export function createSecretCheck(secret: string | undefined): (headers: IncomingHttpHeaders) => AuthOutcome {
   if (!secret) return () => 'ok';

@@ -3,7 +3,7 @@
  * notifications and the standard error codes; Hasura's error object travels in error.data.
  */
 import { ApiError, internalError, type ErrorCode, type WireError } from './errors.js';
-import { findOperation, runOperation } from './operations/index.js';
+import { findOperation, runOperation, type Caller } from './operations/index.js';
 import type { OperationContext } from './operations/context.js';
 
 export const RPC_ERRORS = {
@@ -22,6 +22,7 @@ const CODE_BY_HASURA: Partial<Record<ErrorCode, number>> = {
   busy: -32003,
   'not-supported': -32004,
   'invalid-configuration': -32005,
+  'access-denied': -32006,
   unexpected: RPC_ERRORS.internalError,
 };
 
@@ -41,24 +42,24 @@ const failure = (id: Id, code: number, message: string, data?: WireError): RpcRe
 });
 
 /** Handles a parsed body; returns what to send, or undefined when only notifications came (204). */
-export async function handleRpc(ctx: OperationContext, body: unknown): Promise<RpcResponse | RpcResponse[] | undefined> {
+export async function handleRpc(ctx: OperationContext, body: unknown, caller: Caller = {}): Promise<RpcResponse | RpcResponse[] | undefined> {
   if (Array.isArray(body)) {
     if (body.length === 0) return failure(null, RPC_ERRORS.invalidRequest, 'Invalid Request: empty batch');
     const out: RpcResponse[] = [];
     for (const call of body) {
-      const response = await handleCall(ctx, call);
+      const response = await handleCall(ctx, call, caller);
       if (response) out.push(response);
     }
     return out.length ? out : undefined;
   }
-  return handleCall(ctx, body);
+  return handleCall(ctx, body, caller);
 }
 
 export function parseErrorResponse(message: string): RpcResponse {
   return failure(null, RPC_ERRORS.parseError, 'Parse error', { path: '$', error: message, code: 'parse-failed' });
 }
 
-async function handleCall(ctx: OperationContext, call: unknown): Promise<RpcResponse | undefined> {
+async function handleCall(ctx: OperationContext, call: unknown, caller: Caller): Promise<RpcResponse | undefined> {
   if (call === null || typeof call !== 'object' || Array.isArray(call)) {
     return failure(null, RPC_ERRORS.invalidRequest, 'Invalid Request: expected an object');
   }
@@ -79,7 +80,7 @@ async function handleCall(ctx: OperationContext, call: unknown): Promise<RpcResp
     return isNotification ? undefined : failure(replyId, RPC_ERRORS.invalidParams, 'Invalid params: expected an object');
   }
   try {
-    const result = await runOperation(ctx, method, params);
+    const result = await runOperation(ctx, method, params, caller);
     return isNotification ? undefined : { jsonrpc: '2.0', id: replyId, result };
   } catch (error) {
     if (isNotification) return undefined;

@@ -215,6 +215,46 @@ describe('/rpc (JSON-RPC 2.0)', () => {
   });
 });
 
+describe('X-Hasura-Role', () => {
+  const denied = { path: '$.args', error: 'restricted access : admin only', code: 'access-denied' };
+
+  test('a role other than admin is refused as in Hasura (400 access-denied at $.args), changing nothing', async () => {
+    const before = await catalogSnapshot(api.pool);
+    for (const path of ['/v1/query', '/v1/metadata']) {
+      for (const role of ['user', 'Admin', '']) {
+        const res = await api.post(path, trigger('role_denied'), { 'x-hasura-role': role });
+        expect(res.status, `${path} ${role}`).toBe(400);
+        expect(res.json, `${path} ${role}`).toEqual(denied);
+      }
+      const bulk = await api.post(path, { type: 'bulk', args: [trigger('role_bulk')] }, { 'x-hasura-role': 'user' });
+      expect(bulk.status).toBe(400);
+      expect(bulk.json).toEqual(denied);
+      const read = await api.post(path, { type: 'get_inconsistent_metadata', args: {} }, { 'x-hasura-role': 'user' });
+      expect(read.json).toEqual(denied);
+    }
+    expect(await catalogSnapshot(api.pool)).toEqual(before);
+  });
+
+  test('malformed args are parse-failed first, as Hasura parses the request before it authorises it', async () => {
+    const res = await api.post('/v1/query', { type: 'delete_event_trigger', args: {} }, { 'x-hasura-role': 'user' });
+    expect(res.json).toMatchObject({ code: 'parse-failed', path: '$.args' });
+  });
+
+  test('on /rpc the refusal is an application error carrying the same object', async () => {
+    const res = await api.post('/rpc', { jsonrpc: '2.0', id: 3, method: 'create_event_trigger', params: trigger('role_rpc').args }, { 'x-hasura-role': 'user' });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ jsonrpc: '2.0', id: 3, error: { code: -32006, message: denied.error, data: denied } });
+    expect((await api.query('delete_event_trigger', { name: 'role_rpc' })).json.code).toBe('not-exists');
+  });
+
+  test('the admin role, or no role header, is allowed', async () => {
+    const admin = await api.post('/v1/query', trigger('role_admin'), { 'x-hasura-role': 'admin' });
+    expect(admin.json).toEqual({ message: 'success' });
+    const none = await api.post('/v1/metadata', { type: 'pg_delete_event_trigger', args: { name: 'role_admin' } });
+    expect(none.json).toEqual({ message: 'success' });
+  });
+});
+
 describe('admin secret', () => {
   let secured: ApiHarness;
   beforeAll(async () => {
@@ -233,11 +273,19 @@ describe('admin secret', () => {
     }
   });
 
-  test('the secret in X-Hasura-Admin-Secret or as a Bearer token is accepted; X-Hasura-Role too', async () => {
+  test('the secret in X-Hasura-Admin-Secret or as a Bearer token is accepted; X-Hasura-Role admin too', async () => {
     const header = await secured.post('/v1/query', op, { 'x-hasura-admin-secret': 's3cr3t', 'x-hasura-role': 'admin' });
     expect(header.json.code).toBe('not-exists');
     const bearer = await secured.post('/v1/query', op, { authorization: 'Bearer s3cr3t' });
     expect(bearer.json.code).toBe('not-exists');
+  });
+
+  test('with the secret, another role is still refused (400); without it, the secret is asked for first (401)', async () => {
+    const withSecret = await secured.post('/v1/query', op, { 'x-hasura-admin-secret': 's3cr3t', 'x-hasura-role': 'user' });
+    expect(withSecret.status).toBe(400);
+    expect(withSecret.json).toEqual({ path: '$.args', error: 'restricted access : admin only', code: 'access-denied' });
+    const withoutSecret = await secured.post('/v1/query', op, { 'x-hasura-role': 'user' });
+    expect(withoutSecret.status).toBe(401);
   });
 
   test('/healthz needs no secret', async () => {

@@ -54,6 +54,25 @@ export function findOperation(type: string): Operation | undefined {
   return Object.hasOwn(OPERATIONS, name) ? OPERATIONS[name] : undefined;
 }
 
+/** Who sends a request, as the transport authenticated it. */
+export interface Caller {
+  /** X-Hasura-Role; absent means admin. */
+  role?: string | undefined;
+}
+
+const ADMIN_ROLE = 'admin';
+
+/**
+ * Every operation here is admin-only, as each event-trigger operation is in Hasura (requiresAdmin), which
+ * refuses another role once the request is parsed (authorizeMetadataApi): HTTP 400, access-denied, at
+ * $.args, whatever the admin secret said.
+ */
+function authorize(caller: Caller): void {
+  if (caller.role !== undefined && caller.role !== ADMIN_ROLE) {
+    throw new ApiError('access-denied', 'restricted access : admin only', OPERATION_PATH, 400);
+  }
+}
+
 interface Prepared {
   operation: Operation;
   args: unknown;
@@ -95,10 +114,11 @@ async function execute(ctx: OperationContext, tx: Tx, p: Prepared, path: string)
  * Runs a Hasura-style request: {"type", "args"}, or {"type": "bulk", "args": [...]}. A bulk request runs
  * in one transaction: all of it happens, or none.
  */
-export async function runQuery(ctx: OperationContext, body: unknown): Promise<unknown> {
+export async function runQuery(ctx: OperationContext, body: unknown, caller: Caller = {}): Promise<unknown> {
   const isBulk = body !== null && typeof body === 'object' && (body as { type?: unknown }).type === 'bulk';
   if (!isBulk) {
     const prepared = prepare(ctx, body, '$');
+    authorize(caller);
     return inTransaction(ctx, (tx) => execute(ctx, tx, prepared, '$'));
   }
   const { args, ...rest } = body as { args?: unknown };
@@ -111,6 +131,7 @@ export async function runQuery(ctx: OperationContext, body: unknown): Promise<un
     }
     return prepare(ctx, request, `$.args[${i}]`);
   });
+  authorize(caller);
   return inTransaction(ctx, async (tx) => {
     const results: unknown[] = [];
     for (const [i, p] of prepared.entries()) results.push(await execute(ctx, tx, p, `$.args[${i}]`));
@@ -119,6 +140,6 @@ export async function runQuery(ctx: OperationContext, body: unknown): Promise<un
 }
 
 /** Runs one operation by name with its args (the JSON-RPC transport). */
-export async function runOperation(ctx: OperationContext, method: string, params: unknown): Promise<unknown> {
-  return runQuery(ctx, { type: method, args: params });
+export async function runOperation(ctx: OperationContext, method: string, params: unknown, caller: Caller = {}): Promise<unknown> {
+  return runQuery(ctx, { type: method, args: params }, caller);
 }
