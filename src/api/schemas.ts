@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { ApiError, jsonPath } from './errors.js';
 import { isLossless } from './json.js';
+import { isHttpUrl } from '../catalog/definition.js';
+import { isTemplate, parseTemplate } from '../catalog/template.js';
 
 export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
@@ -63,7 +65,21 @@ const header = z.union(
   if ('value' in h && /[\r\n\u0000]/.test(h.value)) {
     ctx.addIssue({ code: 'custom', message: 'header values must not contain CR, LF or NUL', path: ['value'] });
   }
+  // A value is a template in Hasura (HVValue Template): {{NAME}} stands for the environment variable NAME.
+  const templateError = 'value' in h ? syntaxErrorOf(h.value) : undefined;
+  if (templateError) ctx.addIssue({ code: 'custom', message: templateError, path: ['value'] });
 });
+
+/** Why a string is not a valid template, or undefined. */
+function syntaxErrorOf(s: string): string | undefined {
+  if (!isTemplate(s)) return undefined;
+  try {
+    parseTemplate(s);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must not be negative');
 
@@ -73,14 +89,18 @@ const retryConf = z.strictObject({
   timeout_sec: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
 });
 
-const webhookUrl = z.string().refine((s) => {
-  try {
-    const url = new URL(s);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'webhook must be an absolute http:// or https:// URL');
+/**
+ * An absolute http(s) URL, or a template of one as in Hasura (InputWebhook): "{{EVENT_BASE}}/orders". A
+ * template is checked once resolved, by the operation: whether it resolves depends on the environment.
+ */
+const webhookUrl = z.string().superRefine((s, ctx) => {
+  const problem = isTemplate(s)
+    ? syntaxErrorOf(s)
+    : isHttpUrl(s)
+      ? undefined
+      : 'webhook must be an absolute http:// or https:// URL, or a template of one such as "{{EVENT_BASE}}/orders"';
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
 const UNSUPPORTED_KEYS = ['request_transform', 'response_transform', 'cleanup_config'] as const;

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { triggerStatements } from '../sql/triggerStatements.js';
-import { missingEnvironment, type RetryConf, type TriggerDefinition } from './definition.js';
+import { resolveDelivery, type RetryConf, type TriggerDefinition } from './definition.js';
 
 export interface ResolvedTrigger {
   name: string;
@@ -18,7 +18,11 @@ export interface ResolvedTrigger {
   target: { origin: string; path: string } | undefined;
   /** Headers sent with every call: the trigger's, resolved. */
   headers: Record<string, string>;
-  /** Headers as the invocation log shows them: env-sourced ones by variable name, never by value. */
+  /**
+   * Headers as the invocation log shows them: as defined, so env-sourced ones by variable name and
+   * templated ones as templates, never by resolved value (as Hasura logs them: decodeHeader gives back the
+   * header's HeaderConf).
+   */
   loggedHeaders: Array<{ name: string; value: string } | { name: string; value_from_env: string }>;
   /** loggedHeaders, serialised once for the invocation logs. */
   loggedHeadersJson: string;
@@ -80,14 +84,8 @@ export class TriggerRegistry {
 }
 
 export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.ProcessEnv): ResolvedTrigger {
-  const problems = missingEnvironment(def, env);
-  const headers: Record<string, string> = {};
-  for (const h of def.headers) headers[h.name.toLowerCase()] = 'value' in h ? h.value : env[h.value_from_env] ?? '';
-  const url = problems.length ? undefined : def.webhook ?? env[def.webhook_from_env!];
+  const { url, headers, problems } = resolveDelivery(def, env);
   const target = url === undefined ? undefined : splitUrl(url);
-  if (url !== undefined && !target) {
-    problems.push({ path: 'webhook_from_env', message: `environment variable "${def.webhook_from_env}" of event trigger "${def.name}" is not an http(s) URL` });
-  }
   return {
     name: def.name,
     id,
@@ -99,16 +97,12 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     loggedHeadersJson: JSON.stringify(def.headers),
     retry: def.retry_conf,
     triggerJson: JSON.stringify({ name: def.name, id }),
-    problem: problems.length ? problems.map((p) => p.message).join('; ') : undefined,
+    problem: problems.length ? problems.join('; ') : undefined,
   };
 }
 
-function splitUrl(url: string): { origin: string; path: string } | undefined {
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
-    return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
-  } catch {
-    return undefined;
-  }
+/** Splits a URL resolveDelivery accepted (absolute, http or https). */
+function splitUrl(url: string): { origin: string; path: string } {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
 }

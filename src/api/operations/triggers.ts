@@ -2,7 +2,7 @@
 import {
   OPERATIONS,
   definitionFromArgs,
-  missingEnvironment,
+  resolveDelivery,
   type TriggerDefinition,
 } from '../../catalog/definition.js';
 import { findInconsistencies, type InconsistentObject, type TriggerTableState } from '../../catalog/consistency.js';
@@ -42,11 +42,11 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
     // Hasura's wording (createEventTriggerQueryMetadata).
     throw new ApiError('already-exists', `Event trigger with name "${def.name}" already exists`, OPERATION_PATH);
   }
-  // Hasura builds the new trigger last (buildSchemaCacheFor) and reports all it could not resolve.
-  const problems = missingEnvironment(def, ctx.env);
-  if (problems.length) {
-    throw new ApiError('invalid-configuration', problems.map((p) => p.message).join('; '), OPERATION_PATH);
-  }
+  // Hasura builds the new trigger last (buildSchemaCacheFor), resolving its webhook and header templates
+  // (invalid-configuration when it cannot), and reports all it could not resolve. The definition keeps the
+  // templates; the resolved values are never stored nor answered.
+  const { problems } = resolveDelivery(def, ctx.env);
+  if (problems.length) throw new ApiError('invalid-configuration', problems.join('; '), OPERATION_PATH);
 
   // Replace is atomic: the old capture goes and the new one comes in the same transaction.
   if (previous) await client.query({ ...sql.dropCapture, values: [def.name] });
