@@ -11,7 +11,7 @@ let api: ApiHarness;
 const WEBHOOK = 'http://127.0.0.1:9/hook';
 
 beforeAll(async () => {
-  api = await startApi({ env: { HOOK_URL: WEBHOOK, TOKEN: 't0k3n' } });
+  api = await startApi({ env: { HOOK_URL: WEBHOOK, TOKEN: 't0k3n', NOT_A_URL: 'mailto:ops' } });
   await api.pool.query('create table public.users (id bigint primary key, name text, email text, meta json)');
 });
 afterAll(() => api?.close());
@@ -215,6 +215,7 @@ describe('create_event_trigger', () => {
     ['both webhook and webhook_from_env', base({ webhook_from_env: 'HOOK_URL' }), { code: 'parse-failed', path: '$.args', error: /exactly one of "webhook" and "webhook_from_env"/ }],
     ['neither webhook nor webhook_from_env', base({ webhook: undefined }), { code: 'parse-failed', path: '$.args' }],
     ['a webhook_from_env variable that is not set', base({ webhook: undefined, webhook_from_env: 'NOT_SET' }), { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET"/ }],
+    ['a webhook_from_env variable holding no http(s) URL (refused at boot too)', base({ webhook: undefined, webhook_from_env: 'NOT_A_URL' }), { code: 'invalid-configuration', path: '$.args', error: /^environment variable "NOT_A_URL" for the webhook of event trigger "users_changes" is not an absolute http\(s\) URL$/ }],
     ['a header value_from_env that is not set', base({ headers: [{ name: 'X-A', value_from_env: 'NOT_SET' }] }), { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET" for header "X-A"/ }],
     ['a header with both value and value_from_env', base({ headers: [{ name: 'X-A', value: 'a', value_from_env: 'TOKEN' }] }), { code: 'parse-failed', path: '$.args.headers[0]' }],
     ['a header name that is not a token', base({ headers: [{ name: 'X A', value: 'a' }] }), { code: 'parse-failed', path: '$.args.headers[0].name' }],
