@@ -49,6 +49,9 @@ const SETTINGS = [
     min: 500, max: 3_600_000, help: "After this long without a heartbeat, another daemon takes over an instance's events." },
   { key: 'drainTimeoutMs', env: ['DRAIN_TIMEOUT_MS'], flag: 'drain-timeout-ms', kind: 'integer', default: 10_000, min: 0,
     max: 3_600_000, help: 'On SIGTERM/SIGINT, how long in-flight deliveries may finish before they are abandoned.' },
+  { key: 'lockTimeoutMs', env: ['LOCK_TIMEOUT_MS'], flag: 'lock-timeout-ms', kind: 'integer', default: 2000, min: 10,
+    max: 600_000,
+    help: 'Longest wait (ms) of an API operation for a lock held by another transaction (a table that CREATE TRIGGER needs, an event) before it answers busy, which is retryable. Writes to the table queue behind the waiting CREATE TRIGGER meanwhile.' },
   { key: 'dbPoolSize', env: ['DB_POOL_SIZE'], flag: 'db-pool-size', kind: 'integer', default: 10, min: 2, max: 1000,
     help: 'PostgreSQL connections in the pool (plus one each for LISTEN, presence and the wake lock).' },
   { key: 'maxWaitingEvents', env: ['MAX_WAITING_EVENTS'], flag: 'max-waiting-events', kind: 'integer', default: 10_000, min: 0,
@@ -84,6 +87,7 @@ export interface Config {
   gatherMs: number;
   heartbeatTimeoutMs: number;
   drainTimeoutMs: number;
+  lockTimeoutMs: number;
   dbPoolSize: number;
   maxWaitingEvents: number;
   responseBodyLimit: number;

@@ -170,6 +170,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     schema: config.schema,
     sourceName: config.sourceName,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    lockTimeoutMs: config.lockTimeoutMs,
     env,
     engine,
     log,

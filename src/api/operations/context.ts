@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
 import { eventStatements } from '../../sql/eventStatements.js';
 import { triggerStatements } from '../../sql/triggerStatements.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from './transaction.js';
 
 /** The part of the local delivery engine that operations talk to. */
 export interface LocalEngine {
@@ -25,6 +26,8 @@ export interface OperationContext {
   channel: string;
   sourceName: string;
   heartbeatTimeoutMs: number;
+  /** Longest wait for a lock before an operation answers busy (LOCK_TIMEOUT_MS). */
+  lockTimeoutMs: number;
   /** Environment used to resolve webhook_from_env and value_from_env. */
   env: NodeJS.ProcessEnv;
   sql: { triggers: ReturnType<typeof triggerStatements>; events: ReturnType<typeof eventStatements> };
@@ -43,6 +46,7 @@ export interface ContextOptions {
   schema: string;
   sourceName: string;
   heartbeatTimeoutMs: number;
+  lockTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   engine?: LocalEngine;
   log: Logger;
@@ -55,6 +59,7 @@ export function createOperationContext(options: ContextOptions): OperationContex
     channel: notifyChannel(options.schema),
     sourceName: options.sourceName,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     env: options.env ?? process.env,
     sql: { triggers: triggerStatements(options.schema), events: eventStatements(options.schema) },
     ...(options.engine ? { engine: options.engine } : {}),
