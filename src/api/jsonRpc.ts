@@ -22,6 +22,7 @@ const CODE_BY_HASURA: Partial<Record<ErrorCode, number>> = {
   busy: -32003,
   'not-supported': -32004,
   'invalid-configuration': -32005,
+  'permission-denied': -32006,
   unexpected: RPC_ERRORS.internalError,
 };
 

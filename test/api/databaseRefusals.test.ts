@@ -1,7 +1,8 @@
 /**
  * What PostgreSQL refuses the daemon's own role, over real HTTP with the daemon connected as a role that
- * is not a superuser (as in production): a table locked by a long transaction is busy after
- * LOCK_TIMEOUT_MS. It answers 400 in Hasura's shape and changes nothing.
+ * is not a superuser (as in production): a missing privilege is permission-denied, a trigger already
+ * named like a capture trigger is already-exists, a table locked by a long transaction is busy after
+ * LOCK_TIMEOUT_MS. Each answers 400 in Hasura's shape, names the remedy, and changes nothing; none is a 500.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -120,6 +121,95 @@ async function refused(send: () => Promise<Answer>): Promise<Answer> {
   expect(await catalogSnapshot(admin)).toEqual(before);
   return res;
 }
+
+describe('the privileges of the daemon role', () => {
+  test('on a table it owns, everything works, trigger_on_replication included', async () => {
+    const res = await create({ name: 'own', table: 'own_items', trigger_on_replication: true });
+    expect(res).toEqual({ status: 200, json: { message: 'success' } });
+  });
+
+  test('no TRIGGER privilege: permission-denied naming the GRANT, which then makes it work', async () => {
+    const res = await refused(() => create({ name: 'foreign', table: 'foreign_items' }));
+    expect(res.json).toEqual({
+      path: '$.args.table',
+      code: 'permission-denied',
+      error: `the daemon's database role "${ROLE}" lacks the TRIGGER privilege on table "public.foreign_items": GRANT TRIGGER ON "public"."foreign_items" TO "${ROLE}"`,
+    });
+    // Over JSON-RPC, with its own application code.
+    const rpc = await post('/rpc', { jsonrpc: '2.0', id: 1, method: 'create_event_trigger', params: { name: 'foreign', table: 'foreign_items', webhook: WEBHOOK, insert: { columns: '*' } } });
+    expect(rpc.status).toBe(200);
+    expect(rpc.json.error).toMatchObject({ code: -32006, data: { code: 'permission-denied', path: '$.args.table' } });
+    await admin.query(res.json.error.split(': ').at(-1));
+    expect((await create({ name: 'foreign', table: 'foreign_items' })).status).toBe(200);
+  });
+
+  test('no USAGE on the schema: permission-denied naming the GRANT', async () => {
+    const res = await refused(() => create({ name: 'closed', table: { schema: 'closed', name: 'items' } }));
+    expect(res.json).toMatchObject({ path: '$.args.table', code: 'permission-denied' });
+    expect(res.json.error).toContain(`GRANT USAGE ON SCHEMA "closed" TO "${ROLE}"`);
+  });
+
+  test('trigger_on_replication on a table it does not own: permission-denied naming the owner; fine without it', async () => {
+    const res = await refused(() => create({ name: 'replicated', table: 'granted_items', trigger_on_replication: true }));
+    expect(res.json).toEqual({
+      path: '$.args.trigger_on_replication',
+      code: 'permission-denied',
+      error:
+        `trigger_on_replication needs the daemon's database role "${ROLE}" to own table "public.granted_items" ` +
+        `(only its owner may ENABLE ALWAYS TRIGGER), and it is owned by "${OWNER}": GRANT "${OWNER}" TO "${ROLE}", ` +
+        'or leave trigger_on_replication false',
+    });
+    expect((await create({ name: 'replicated', table: 'granted_items' })).status).toBe(200);
+    // The remedy works: a member of the owner role may enable the trigger always.
+    await admin.query(`grant ${pg.escapeIdentifier(OWNER)} to ${pg.escapeIdentifier(ROLE)}`);
+    try {
+      expect((await create({ name: 'replicated', table: 'granted_items', trigger_on_replication: true, replace: true })).status).toBe(200);
+      const { rows } = await admin.query(`select tgenabled from pg_trigger where tgname = 'pget_replicated_INSERT'`);
+      expect(rows).toEqual([{ tgenabled: 'A' }]);
+    } finally {
+      await admin.query(`revoke ${pg.escapeIdentifier(OWNER)} from ${pg.escapeIdentifier(ROLE)}`);
+    }
+  });
+
+  test('a refusal PostgreSQL makes past the checks is permission-denied too, with its own words', async () => {
+    expect((await create({ name: 'orphaned', table: 'own_items' })).status).toBe(200);
+    // The catalog schema and the capture function now belong to another role (a catalog set up by
+    // someone else): DROP FUNCTION is refused with 42501, which no check foresees.
+    const id = pg.escapeIdentifier;
+    const handOver = async (to: string) => {
+      await admin.query(`alter function event_triggers."pget_orphaned_INSERT"() owner to ${id(to)}`);
+      await admin.query(`alter schema event_triggers owner to ${id(to)}`);
+    };
+    await handOver(OWNER);
+    await admin.query(`grant usage on schema event_triggers to ${id(ROLE)}`);
+    try {
+      const res = await refused(() => post('/v1/query', { type: 'delete_event_trigger', args: { name: 'orphaned' } }));
+      expect(res.json).toMatchObject({ path: '$', code: 'permission-denied' });
+      expect(res.json.error).toMatch(/^PostgreSQL refused the daemon's database role: must be owner of function/);
+    } finally {
+      await handOver(ROLE);
+    }
+    expect((await post('/v1/query', { type: 'delete_event_trigger', args: { name: 'orphaned' } })).status).toBe(200);
+  });
+});
+
+describe('a trigger already named like a capture trigger', () => {
+  test('is already-exists at $.args.name, naming it; the user trigger stays; another name works', async () => {
+    const res = await refused(() => create({ name: 'clash', table: 'clash_items' }));
+    expect(res.json).toEqual({
+      path: '$.args.name',
+      code: 'already-exists',
+      error:
+        'table "public.clash_items" already has a trigger named "pget_clash_INSERT" that is not this event trigger\'s: ' +
+        'drop or rename that trigger, or give the event trigger another name',
+    });
+    // Only the operations being created count: an update-only trigger of that name does not clash.
+    expect((await create({ name: 'clash', table: 'clash_items', insert: null, update: { columns: '*' } })).status).toBe(200);
+    const replaced = await refused(() => create({ name: 'clash', table: 'clash_items', replace: true }));
+    expect(replaced.json).toMatchObject({ path: '$.args.name', code: 'already-exists' });
+    expect((await create({ name: 'clash_2', table: 'clash_items' })).status).toBe(200);
+  });
+});
 
 describe('LOCK_TIMEOUT_MS', () => {
   /** An application transaction that wrote to the table and stays open: CREATE TRIGGER must wait for it. */

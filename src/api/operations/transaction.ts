@@ -40,5 +40,16 @@ function translatePgError(error: unknown): unknown {
   if (code === '40P01' || code === '40001') {
     return new ApiError('busy', 'the operation collided with a concurrent change; try again');
   }
+  // Refusals of the database itself, not failures of the daemon: they used to answer 500. The common
+  // cases are checked beforehand with a message naming the remedy (triggers.ts); these catch the rest
+  // (a privilege revoked between the check and the statement, say), with PostgreSQL's own words.
+  const message = (error as Error | undefined)?.message;
+  if (code === '42501') {
+    return new ApiError(
+      'permission-denied',
+      `PostgreSQL refused the daemon's database role: ${message}; grant the role what it lacks (docs/operations.md lists what it needs)`,
+    );
+  }
+  if (code === '42710') return new ApiError('already-exists', `PostgreSQL refused: ${message}`);
   return error;
 }
