@@ -62,6 +62,9 @@ const SETTINGS = [
     help: 'Write one invocation log row per delivery attempt.' },
   { key: 'bodyLimit', env: ['API_BODY_LIMIT'], flag: 'api-body-limit', kind: 'integer', default: 1_048_576, min: 1024,
     max: 104_857_600, help: 'Largest API request body in bytes; larger ones get 413.' },
+  { key: 'answerLimit', env: ['API_ANSWER_LIMIT'], flag: 'api-answer-limit', kind: 'integer', default: 33_554_432, min: 65_536,
+    max: 268_435_456,
+    help: 'Most bytes of answers one API request may produce (the log queries; shared by the operations of a bulk or a batch). A page that would exceed it is refused, saying how many rows fit.' },
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
@@ -93,6 +96,7 @@ export interface Config {
   responseBodyLimit: number;
   invocationLogs: boolean;
   bodyLimit: number;
+  answerLimit: number;
   /** Inspector relay port, or undefined when inspection is off. */
   inspect: number | undefined;
   dataDir: string;

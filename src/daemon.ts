@@ -171,6 +171,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     sourceName: config.sourceName,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     lockTimeoutMs: config.lockTimeoutMs,
+    answerLimit: config.answerLimit,
     env,
     engine,
     log,

@@ -9,7 +9,7 @@ import { createSecretCheck } from './auth.js';
 import { ApiError, internalError } from './errors.js';
 import { handleRpc, parseErrorResponse } from './jsonRpc.js';
 import { parseJson, serializeResponse } from './json.js';
-import type { OperationContext } from './operations/context.js';
+import { forRequest, type OperationContext } from './operations/context.js';
 import { runQuery } from './operations/index.js';
 
 export interface Health {
@@ -71,7 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const hasura = async (body: unknown, reply: FastifyReply) => {
     if (body instanceof MalformedJson) return sendError(reply, new ApiError('parse-failed', body.message));
     if (body === undefined) return sendError(reply, new ApiError('parse-failed', 'the request body is empty'));
-    const result = await runQuery(ctx, body);
+    const result = await runQuery(forRequest(ctx), body);
     return reply.code(200).type('application/json').send(serializeResponse(result));
   };
   app.post('/v1/query', (req, reply) => hasura(req.body, reply));
@@ -84,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ? parseErrorResponse(body.message)
         : body === undefined
           ? parseErrorResponse('the request body is empty')
-          : await handleRpc(ctx, body);
+          : await handleRpc(forRequest(ctx), body);
     if (response === undefined) return reply.code(204).send();
     return reply.code(200).type('application/json').send(serializeResponse(response));
   });

@@ -3,7 +3,7 @@
  * notifications and the standard error codes; Hasura's error object travels in error.data.
  */
 import { ApiError, internalError, type ErrorCode, type WireError } from './errors.js';
-import { findOperation, runOperation } from './operations/index.js';
+import { findOperation, MAX_BATCH, runOperation } from './operations/index.js';
 import type { OperationContext } from './operations/context.js';
 
 export const RPC_ERRORS = {
@@ -45,6 +45,10 @@ const failure = (id: Id, code: number, message: string, data?: WireError): RpcRe
 export async function handleRpc(ctx: OperationContext, body: unknown): Promise<RpcResponse | RpcResponse[] | undefined> {
   if (Array.isArray(body)) {
     if (body.length === 0) return failure(null, RPC_ERRORS.invalidRequest, 'Invalid Request: empty batch');
+    // Refused whole, before any call runs, so a client never has to work out which part ran.
+    if (body.length > MAX_BATCH) {
+      return failure(null, RPC_ERRORS.invalidRequest, `Invalid Request: a batch holds at most ${MAX_BATCH} calls, got ${body.length}; split it`);
+    }
     const out: RpcResponse[] = [];
     for (const call of body) {
       const response = await handleCall(ctx, call);
