@@ -86,6 +86,8 @@ function isOwnOrigin(origin: string, host: string | undefined): boolean {
 
 /** The host name of a Host header or a HOST setting, without port, brackets or trailing dot; lower case. */
 function hostnameOf(value: string): string | undefined {
+  // A name, an address, a port: nothing the URL parser would read as user info or a path ("a@127.0.0.1").
+  if (!/^[A-Za-z0-9._~%:[\]-]+$/.test(value)) return undefined;
   const bracketed = isIPv6(value) ? `[${value}]` : value; // a bare ::1 (the HOST setting)
   try {
     const name = new URL(`http://${bracketed}`).hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');

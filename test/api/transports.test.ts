@@ -441,6 +441,7 @@ describe('requests from web browsers', () => {
     const headers = { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' };
     expectRefused(await send(api.url, '/v1/metadata', headers), /requests addressed to "rebound.evil.example:\d+" are refused: without ADMIN_SECRET/);
     expectRefused(await send(api.url, '/v1/version', { host }, undefined, 'GET'), /loopback/);
+    expectRefused(await send(api.url, '/v1/query', { host: 'rebound.evil.example@127.0.0.1' }), /loopback/);
     expect((await wideOpen('/v1/query', { host: `localhost:${port()}` })).status).toBe(400);
   });
 
