@@ -3,8 +3,10 @@
  * pg-event-triggers <command> [options]. Invalid settings print one line and exit 2; a start that fails
  * prints one line and exits 1; SIGTERM and SIGINT drain gracefully (a second signal exits at once).
  */
+import path from 'node:path';
 import { ConfigError, helpText, parseCommandLine } from './config.js';
 import { startDaemon, StartupAborted, StartupError, type DaemonHandle } from './daemon.js';
+import { embeddedDatabaseNotice, PASSWORD_FILE } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { waitForDatabase } from './db/waitForDatabase.js';
@@ -58,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
         if (!(error instanceof StartupAborted)) throw error;
         log.info('stopped');
         return 0;
+      }
+      if (!config.databaseUrl) {
+        const passwordFile = path.join(config.dataDir, PASSWORD_FILE);
+        process.stderr.write(embeddedDatabaseNotice(daemon.databaseUrl, passwordFile, process.stderr.isTTY === true));
       }
       if (starting.signal.aborted) {
         // The signal came after the database answered but before start returned: drain as usual.

@@ -49,6 +49,9 @@ const SETTINGS = [
     min: 500, max: 3_600_000, help: "After this long without a heartbeat, another daemon takes over an instance's events." },
   { key: 'drainTimeoutMs', env: ['DRAIN_TIMEOUT_MS'], flag: 'drain-timeout-ms', kind: 'integer', default: 10_000, min: 0,
     max: 3_600_000, help: 'On SIGTERM/SIGINT, how long in-flight deliveries may finish before they are abandoned.' },
+  { key: 'lockTimeoutMs', env: ['LOCK_TIMEOUT_MS'], flag: 'lock-timeout-ms', kind: 'integer', default: 2000, min: 10,
+    max: 600_000,
+    help: 'Longest wait (ms) of an API operation for a lock held by another transaction (a table that CREATE TRIGGER needs, an event) before it answers busy, which is retryable. Writes to the table queue behind the waiting CREATE TRIGGER meanwhile.' },
   { key: 'dbPoolSize', env: ['DB_POOL_SIZE'], flag: 'db-pool-size', kind: 'integer', default: 10, min: 2, max: 1000,
     help: 'PostgreSQL connections in the pool (plus one each for LISTEN, presence and the wake lock).' },
   { key: 'maxWaitingEvents', env: ['MAX_WAITING_EVENTS'], flag: 'max-waiting-events', kind: 'integer', default: 10_000, min: 0,
@@ -59,10 +62,13 @@ const SETTINGS = [
     help: 'Write one invocation log row per delivery attempt.' },
   { key: 'bodyLimit', env: ['API_BODY_LIMIT'], flag: 'api-body-limit', kind: 'integer', default: 1_048_576, min: 1024,
     max: 104_857_600, help: 'Largest API request body in bytes; larger ones get 413.' },
+  { key: 'answerLimit', env: ['API_ANSWER_LIMIT'], flag: 'api-answer-limit', kind: 'integer', default: 33_554_432, min: 65_536,
+    max: 268_435_456,
+    help: 'Most bytes of answers one API request may produce (the log queries; shared by the operations of a bulk or a batch). A page that would exceed it is refused, saying how many rows fit.' },
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
-    help: 'Data folder of the embedded PostgreSQL (used only without DATABASE_URL).' },
+    help: 'Data folder of the embedded PostgreSQL (used only without DATABASE_URL). Its superuser password is in superuser-password there.' },
   { key: 'embeddedPort', env: ['EMBEDDED_PG_PORT'], flag: 'embedded-pg-port', kind: 'integer', default: 54329, min: 1, max: 65535,
     help: 'Port of the embedded PostgreSQL (used only without DATABASE_URL).' },
   { key: 'logLevel', env: ['LOG_LEVEL'], flag: 'log-level', kind: 'string', default: 'info',
@@ -84,11 +90,13 @@ export interface Config {
   gatherMs: number;
   heartbeatTimeoutMs: number;
   drainTimeoutMs: number;
+  lockTimeoutMs: number;
   dbPoolSize: number;
   maxWaitingEvents: number;
   responseBodyLimit: number;
   invocationLogs: boolean;
   bodyLimit: number;
+  answerLimit: number;
   /** Inspector relay port, or undefined when inspection is off. */
   inspect: number | undefined;
   dataDir: string;

@@ -66,7 +66,19 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
       onLog: (line) => log.debug({ postgres: line.trim() }, 'embedded PostgreSQL'),
     });
     databaseUrl = embedded.url;
-    log.info({ databaseUrl }, `embedded PostgreSQL ready: connect with DATABASE_URL=${databaseUrl}`);
+    // The URL holds the superuser's password: the log (often collected, and kept) gets where to find it;
+    // the CLI shows the URL itself on the operator's terminal.
+    const { passwordFile } = embedded;
+    if (embedded.replacedLegacyPassword) {
+      log.warn(
+        { passwordFile },
+        `the embedded PostgreSQL's superuser had the fixed password "postgres" of earlier versions: replaced it with a random one, kept in ${passwordFile}; update what connected with the old one`,
+      );
+    }
+    log.info(
+      { host: '127.0.0.1', port: config.embeddedPort, user: 'postgres', passwordFile },
+      `embedded PostgreSQL ready on 127.0.0.1:${config.embeddedPort}: user postgres, password in ${passwordFile}`,
+    );
   }
 
   const instanceId = randomUUID();
@@ -170,6 +182,8 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     schema: config.schema,
     sourceName: config.sourceName,
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    lockTimeoutMs: config.lockTimeoutMs,
+    answerLimit: config.answerLimit,
     env,
     engine,
     log,
@@ -183,7 +197,15 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     }
     return { ok: true };
   };
-  const app = await buildApp({ ctx, adminSecret: config.adminSecret, bodyLimit: config.bodyLimit, version: deps.version, health, log });
+  const app = await buildApp({
+    ctx,
+    adminSecret: config.adminSecret,
+    host: config.host,
+    bodyLimit: config.bodyLimit,
+    version: deps.version,
+    health,
+    log,
+  });
   let url: string;
   try {
     url = await app.listen({ host: config.host, port: config.port });

@@ -23,9 +23,10 @@ describe('settings', () => {
     expect(config.host).toBe('0.0.0.0');
   });
 
-  test('defaults: port 8080, loopback only without a secret, pool 100, poll 1 s, heartbeat 30 s', () => {
+  test('defaults: port 8080, loopback only without a secret, pool 100, poll 1 s, heartbeat 30 s, lock timeout 2 s', () => {
     const { config } = parseCommandLine(['start'], {});
-    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', httpPoolSize: 100, pollIntervalMs: 1000, heartbeatTimeoutMs: 30_000, schema: 'event_triggers' });
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', httpPoolSize: 100, pollIntervalMs: 1000, heartbeatTimeoutMs: 30_000, schema: 'event_triggers', lockTimeoutMs: 2000 });
+    expect(parseCommandLine(['start'], { LOCK_TIMEOUT_MS: '500' }).config.lockTimeoutMs).toBe(500);
   });
 
   test('every invalid setting is named in the error', () => {

@@ -6,10 +6,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { createSecretCheck, roleOf } from './auth.js';
+import { createBrowserGuard } from './browserGuard.js';
 import { ApiError, internalError } from './errors.js';
 import { handleRpc, parseErrorResponse } from './jsonRpc.js';
 import { parseJson, serializeResponse } from './json.js';
-import type { OperationContext } from './operations/context.js';
+import { forRequest, type OperationContext } from './operations/context.js';
 import { runQuery } from './operations/index.js';
 
 export interface Health {
@@ -20,6 +21,8 @@ export interface Health {
 export interface AppOptions {
   ctx: OperationContext;
   adminSecret: string | undefined;
+  /** The HOST the daemon listens on: without a secret, requests must be addressed to it or to loopback. */
+  host?: string;
   bodyLimit: number;
   version: string;
   health(): Promise<Health>;
@@ -55,11 +58,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const checkSecret = createSecretCheck(options.adminSecret);
+  const browserGuard = createBrowserGuard({ adminSecret: options.adminSecret, host: options.host });
   app.addHook('onRequest', async (req, reply) => {
     // Every body is read as JSON whatever it claims to be: a malformed Content-Type ("", ";", "a/b/c")
     // would otherwise be refused by Fastify with 415 before the transport could answer in its format.
+    // That is also what lets a web page's text/plain POST through, so browsers are refused just below.
     if (req.headers['content-type'] !== undefined) req.headers['content-type'] = 'application/json';
     if (req.url === '/healthz' || req.url.startsWith('/healthz?')) return;
+    // Before the secret check: a browser's cross-site request is refused whatever else it carries, and
+    // 403 (not 401) says that no credential would help.
+    const refusal = browserGuard(req.headers);
+    if (refusal) {
+      req.log.warn({ path: req.url, ip: req.ip, reason: refusal.reason }, 'request refused');
+      return sendError(reply, new ApiError('access-denied', refusal.message, '$', 403));
+    }
     const outcome = checkSecret(req.headers);
     if (outcome === 'ok') return;
     req.log.warn({ path: req.url, ip: req.ip, reason: `${outcome} admin secret` }, 'request refused');
@@ -72,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const body = req.body;
     if (body instanceof MalformedJson) return sendError(reply, new ApiError('parse-failed', body.message));
     if (body === undefined) return sendError(reply, new ApiError('parse-failed', 'the request body is empty'));
-    const result = await runQuery(ctx, body, { role: roleOf(req.headers) });
+    const result = await runQuery(forRequest(ctx), body, { role: roleOf(req.headers) });
     return reply.code(200).type('application/json').send(serializeResponse(result));
   };
   app.post('/v1/query', hasura);
@@ -85,7 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ? parseErrorResponse(body.message)
         : body === undefined
           ? parseErrorResponse('the request body is empty')
-          : await handleRpc(ctx, body, { role: roleOf(req.headers) });
+          : await handleRpc(forRequest(ctx), body, { role: roleOf(req.headers) });
     if (response === undefined) return reply.code(204).send();
     return reply.code(200).type('application/json').send(serializeResponse(response));
   });

@@ -3,7 +3,10 @@
  * is one of these; anything else is an internal error whose details stay in the log.
  */
 
-/** Hasura's error codes, plus the transport's own (access-denied, not-found). */
+/**
+ * Hasura's error codes, plus the transport's own (access-denied, not-found). permission-denied (also
+ * Hasura's) is the daemon's database role lacking a privilege: the API caller is admitted, the role is not.
+ */
 export type ErrorCode =
   | 'parse-failed'
   | 'not-exists'
@@ -11,6 +14,7 @@ export type ErrorCode =
   | 'not-supported'
   | 'invalid-configuration'
   | 'busy'
+  | 'permission-denied'
   | 'access-denied'
   | 'not-found'
   | 'unexpected';

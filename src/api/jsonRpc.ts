@@ -3,7 +3,7 @@
  * notifications and the standard error codes; Hasura's error object travels in error.data.
  */
 import { ApiError, internalError, type ErrorCode, type WireError } from './errors.js';
-import { findOperation, runOperation, type Caller } from './operations/index.js';
+import { findOperation, MAX_BATCH, runOperation, type Caller } from './operations/index.js';
 import type { OperationContext } from './operations/context.js';
 
 export const RPC_ERRORS = {
@@ -23,6 +23,7 @@ const CODE_BY_HASURA: Partial<Record<ErrorCode, number>> = {
   'not-supported': -32004,
   'invalid-configuration': -32005,
   'access-denied': -32006,
+  'permission-denied': -32007,
   unexpected: RPC_ERRORS.internalError,
 };
 
@@ -45,6 +46,10 @@ const failure = (id: Id, code: number, message: string, data?: WireError): RpcRe
 export async function handleRpc(ctx: OperationContext, body: unknown, caller: Caller = {}): Promise<RpcResponse | RpcResponse[] | undefined> {
   if (Array.isArray(body)) {
     if (body.length === 0) return failure(null, RPC_ERRORS.invalidRequest, 'Invalid Request: empty batch');
+    // Refused whole, before any call runs, so a client never has to work out which part ran.
+    if (body.length > MAX_BATCH) {
+      return failure(null, RPC_ERRORS.invalidRequest, `Invalid Request: a batch holds at most ${MAX_BATCH} calls, got ${body.length}; split it`);
+    }
     const out: RpcResponse[] = [];
     for (const call of body) {
       const response = await handleCall(ctx, call, caller);

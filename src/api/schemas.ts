@@ -163,7 +163,17 @@ export const invokeEventTriggerArgs = z
   });
 export type InvokeEventTriggerArgs = z.infer<typeof invokeEventTriggerArgs>;
 
-const pageLimit = z.number().int('must be a whole number').min(0, 'must not be negative').max(100_000);
+/**
+ * Most rows one log query answers. Hasura sets no maximum; here a page holds at most this many events or
+ * invocation logs (each up to RESPONSE_BODY_LIMIT of body plus a payload), so a client pages with offset
+ * instead of asking PostgreSQL for one unbounded text. API_ANSWER_LIMIT bounds the bytes as well.
+ */
+export const MAX_PAGE_LIMIT = 1000;
+const pageLimit = z
+  .number()
+  .int('must be a whole number')
+  .min(0, 'must not be negative')
+  .max(MAX_PAGE_LIMIT, `must be at most ${MAX_PAGE_LIMIT}: page through more with offset`);
 const pageOffset = z.number().int('must be a whole number').min(0, 'must not be negative');
 
 export const getEventLogsArgs = z.strictObject({

@@ -66,33 +66,66 @@ export const eventStatements = (schema: string) =>
     /**
      * As in Hasura (fetchEventLogsTxE): "pending" and "processed" leave archived events out, "all" shows
      * them too (the events of an earlier trigger of the same name included).
+     *
+     * The log queries answer one page, rendered to JSON text, but never more than $budget bytes of it:
+     * a page of invocation logs may hold a response body of up to RESPONSE_BODY_LIMIT and a payload per
+     * row, and PostgreSQL cannot build a text over 1 GB (it failed, and answered 500). Each row of the
+     * page is rendered once to measure it (one row at a time: the window only carries sizes), and only
+     * the rows whose running total fits are aggregated. `wanted` and `kept` tell the caller whether the
+     * page was cut. The 4 bytes per row cover json_agg's separators.
      */
     eventLogs: `
-      select coalesce(json_agg(${EVENT_JSON} order by e.created_at desc, e.id), '[]')::text as json
-      from (
-        select * from :SCHEMA.event_log e
+      with page as materialized (
+        select e.id, e.created_at from :SCHEMA.event_log e
         where e.trigger_name = $1
           and ($2 = 'all' or (not e.archived and ($2 = 'pending') = (not e.delivered and not e.error)))
         order by e.created_at desc, e.id
         limit $3 offset $4
-      ) e`,
+      ), sized as (
+        select p.id, p.created_at,
+               sum(octet_length((${EVENT_JSON})::text) + 4) over (order by p.created_at desc, p.id) as running
+        from page p join :SCHEMA.event_log e on e.id = p.id
+      )
+      select coalesce(json_agg(${EVENT_JSON} order by s.created_at desc, s.id), '[]')::text as json,
+             (select count(*) from page)::int as wanted, count(*)::int as kept
+      from sized s join :SCHEMA.event_log e on e.id = s.id
+      where s.running <= $5::int8`,
     invocationLogs: `
-      select coalesce(json_agg(${INVOCATION_JSON} order by l.created_at desc, l.id), '[]')::text as json
-      from (
-        select * from :SCHEMA.event_invocation_logs l
+      with page as materialized (
+        select l.id, l.created_at from :SCHEMA.event_invocation_logs l
         where l.trigger_name = $1
         order by l.created_at desc, l.id
         limit $2 offset $3
-      ) l`,
+      ), sized as (
+        select p.id, p.created_at,
+               sum(octet_length((${INVOCATION_JSON})::text) + 4) over (order by p.created_at desc, p.id) as running
+        from page p join :SCHEMA.event_invocation_logs l on l.id = p.id
+      )
+      select coalesce(json_agg(${INVOCATION_JSON} order by s.created_at desc, s.id), '[]')::text as json,
+             (select count(*) from page)::int as wanted, count(*)::int as kept
+      from sized s join :SCHEMA.event_invocation_logs l on l.id = s.id
+      where s.running <= $4::int8`,
+    /** The event (null json when it alone exceeds $4 bytes) and the invocations that fit after it. */
     eventById: `
-      select json_build_object(
-        'event', ${EVENT_JSON},
-        'invocations', (
-          select coalesce(json_agg(${INVOCATION_JSON} order by l.created_at desc, l.id), '[]')
-          from (
-            select * from :SCHEMA.event_invocation_logs l where l.event_id = e.id
-            order by l.created_at desc, l.id limit $2 offset $3
-          ) l)
-      )::text as json
-      from :SCHEMA.event_log e where e.id = $1`,
+      with event as (
+        select e.*, octet_length((${EVENT_JSON})::text) + 64 as size from :SCHEMA.event_log e where e.id = $1
+      ), page as materialized (
+        select l.id, l.created_at from :SCHEMA.event_invocation_logs l
+        where l.event_id = $1
+        order by l.created_at desc, l.id
+        limit $2 offset $3
+      ), sized as (
+        select p.id, p.created_at,
+               sum(octet_length((${INVOCATION_JSON})::text) + 4) over (order by p.created_at desc, p.id) as running
+        from page p join :SCHEMA.event_invocation_logs l on l.id = p.id
+      ), kept as (
+        select s.* from sized s, event e where s.running <= $4::int8 - e.size
+      )
+      select case when e.size > $4::int8 then null else json_build_object(
+               'event', ${EVENT_JSON},
+               'invocations', (
+                 select coalesce(json_agg(${INVOCATION_JSON} order by k.created_at desc, k.id), '[]')
+                 from kept k join :SCHEMA.event_invocation_logs l on l.id = k.id))::text end as json,
+             (select count(*) from page)::int as wanted, (select count(*) from kept)::int as kept
+      from event e`,
   });

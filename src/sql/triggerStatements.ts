@@ -12,6 +12,22 @@ export const triggerStatements = (schema: string) =>
     tableColumns: `
       select attname from pg_catalog.pg_attribute
       where attrelid = $1::int8::oid and attnum > 0 and not attisdropped order by attnum`,
+    /**
+     * What CREATE TRIGGER (and ENABLE ALWAYS TRIGGER, for trigger_on_replication) will ask of the
+     * daemon's role on the table, checked first so a refusal can say what to grant (PostgreSQL's own
+     * message names no remedy, and its text depends on lc_messages).
+     */
+    tablePrivileges: `
+      select current_user::text as role, o.rolname::text as owner,
+             pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE') as schema_usage,
+             pg_catalog.has_table_privilege(c.oid, 'TRIGGER') as can_trigger,
+             pg_catalog.pg_has_role(c.relowner, 'USAGE') as owns
+      from pg_catalog.pg_class c join pg_catalog.pg_roles o on o.oid = c.relowner
+      where c.oid = $1::int8::oid`,
+    /** Triggers on the table ($1) already named as the capture triggers about to be created ($2). */
+    triggersNamed: `
+      select tgname::text as name from pg_catalog.pg_trigger
+      where tgrelid = $1::int8::oid and tgname = any($2::text[]) order by tgname`,
     getForUpdate: `select name, id, definition from :SCHEMA.event_triggers where name = $1 for update`,
     get: `select name, id, definition from :SCHEMA.event_triggers where name = $1`,
     insert: `

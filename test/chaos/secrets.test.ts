@@ -2,7 +2,8 @@
  * Secrets stay secret: the admin secret (sent right or wrong), header values from the environment and a
  * webhook URL from the environment never appear in the daemon's log output (at LOG_LEVEL=trace), in the
  * catalog's tables (invocation logs included) or in any API answer, while the webhook does receive them.
- * Every route but /healthz needs the admin secret, including routes that do not exist.
+ * Every route but /healthz needs the admin secret, including routes that do not exist; a web page's
+ * cross-site request is refused whatever it carries.
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
@@ -153,6 +154,27 @@ describe('the admin secret', () => {
       expect(leaks(line)).toEqual([]);
     }
     expect(lines.map((l) => JSON.parse(l).reason.split(' ')[0])).toEqual(refused);
+  });
+
+  test("a web page's cross-site request is refused with 403 even with the secret, and logged without it", async () => {
+    const before = daemon.lines.length;
+    const sent: Array<Record<string, string>> = [
+      { ...admin, origin: 'http://evil.example' },
+      { authorization: `Bearer ${WRONG_SECRETS[1]}`, 'sec-fetch-site': 'cross-site' },
+    ];
+    for (const headers of sent) {
+      const answer = await callApi(daemon.url, '/v1/metadata', { body: bodyFor('/v1/metadata'), headers });
+      expect(answer.status).toBe(403);
+      expect(answer.json).toMatchObject({ path: '$', code: 'access-denied' });
+      expect(leaks(answer.text)).toEqual([]);
+    }
+    const refusals = () => daemon.lines.slice(before).filter((l) => l.includes('"msg":"request refused"'));
+    await eventually(() => refusals().length >= 2, 5000, 'both refusals logged');
+    expect(refusals().map((l) => JSON.parse(l).reason)).toEqual([
+      'cross-origin request (Origin "http://evil.example")',
+      'cross-site request (Sec-Fetch-Site "cross-site")',
+    ]);
+    for (const line of refusals()) expect(leaks(line)).toEqual([]);
   });
 });
 

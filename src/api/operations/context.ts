@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
 import { eventStatements } from '../../sql/eventStatements.js';
 import { triggerStatements } from '../../sql/triggerStatements.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from './transaction.js';
 
 /** The part of the local delivery engine that operations talk to. */
 export interface LocalEngine {
@@ -25,11 +26,44 @@ export interface OperationContext {
   channel: string;
   sourceName: string;
   heartbeatTimeoutMs: number;
+  /** Longest wait for a lock before an operation answers busy (LOCK_TIMEOUT_MS). */
+  lockTimeoutMs: number;
+  /** Most bytes of answers per request (API_ANSWER_LIMIT). */
+  answerLimit: number;
+  /** This request's share of answerLimit, set by the transport (forRequest); absent: a fresh one per operation. */
+  answers?: AnswerBudget;
   /** Environment used to resolve webhook_from_env and value_from_env. */
   env: NodeJS.ProcessEnv;
   sql: { triggers: ReturnType<typeof triggerStatements>; events: ReturnType<typeof eventStatements> };
   engine?: LocalEngine;
   log: Logger;
+}
+
+/** Default of API_ANSWER_LIMIT. */
+export const DEFAULT_ANSWER_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Bytes of answers one HTTP request may still produce, shared by every operation of a bulk request or
+ * a JSON-RPC batch: the log queries render up to a page of payloads and response bodies each, and a
+ * batch of them used to be bounded by nothing but memory.
+ */
+export class AnswerBudget {
+  remaining: number;
+  constructor(readonly limit: number) {
+    this.remaining = limit;
+  }
+  /** Whether an earlier operation of the request already spent part of it. */
+  get shared(): boolean {
+    return this.remaining < this.limit;
+  }
+  spend(bytes: number): void {
+    this.remaining = Math.max(0, this.remaining - bytes);
+  }
+}
+
+/** The context for one HTTP request: the shared one, with a fresh answer budget. */
+export function forRequest(ctx: OperationContext): OperationContext {
+  return { ...ctx, answers: new AnswerBudget(ctx.answerLimit) };
 }
 
 /** A transaction in progress: its client, and work to run only once it has committed. */
@@ -43,6 +77,8 @@ export interface ContextOptions {
   schema: string;
   sourceName: string;
   heartbeatTimeoutMs: number;
+  lockTimeoutMs?: number;
+  answerLimit?: number;
   env?: NodeJS.ProcessEnv;
   engine?: LocalEngine;
   log: Logger;
@@ -55,6 +91,8 @@ export function createOperationContext(options: ContextOptions): OperationContex
     channel: notifyChannel(options.schema),
     sourceName: options.sourceName,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    answerLimit: options.answerLimit ?? DEFAULT_ANSWER_LIMIT,
     env: options.env ?? process.env,
     sql: { triggers: triggerStatements(options.schema), events: eventStatements(options.schema) },
     ...(options.engine ? { engine: options.engine } : {}),

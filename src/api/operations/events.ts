@@ -9,7 +9,7 @@ import type {
   RedeliverEventArgs,
 } from '../schemas.js';
 import type { ChannelCommand } from '../../catalog/channel.js';
-import type { OperationContext, Tx } from './context.js';
+import { AnswerBudget, type OperationContext, type Tx } from './context.js';
 import { currentTable, loadDefinition, SUCCESS } from './triggers.js';
 
 export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: InvokeEventTriggerArgs) {
@@ -78,30 +78,70 @@ export async function redeliverEvent(ctx: OperationContext, tx: Tx, args: Redeli
 
 export async function getEventLogs(ctx: OperationContext, tx: Tx, args: GetEventLogsArgs) {
   await loadDefinition(ctx, tx, args.name);
-  const { rows } = await tx.client.query<{ json: string }>({
+  const budget = answerBudget(ctx);
+  const { rows } = await tx.client.query<PageRow>({
     ...ctx.sql.events.eventLogs,
-    values: [args.name, args.status, args.limit, args.offset],
+    values: [args.name, args.status, args.limit, args.offset, budget.remaining],
   });
-  return new RawJson(rows[0]!.json);
+  return spendPage(budget, rows[0]!, 'events', '$.args.limit');
 }
 
 export async function getEventInvocationLogs(ctx: OperationContext, tx: Tx, args: GetEventInvocationLogsArgs) {
   await loadDefinition(ctx, tx, args.name);
-  const { rows } = await tx.client.query<{ json: string }>({
+  const budget = answerBudget(ctx);
+  const { rows } = await tx.client.query<PageRow>({
     ...ctx.sql.events.invocationLogs,
-    values: [args.name, args.limit, args.offset],
+    values: [args.name, args.limit, args.offset, budget.remaining],
   });
-  return new RawJson(rows[0]!.json);
+  return spendPage(budget, rows[0]!, 'invocation logs', '$.args.limit');
 }
 
 export async function getEventById(ctx: OperationContext, tx: Tx, args: GetEventByIdArgs) {
-  const { rows } = await tx.client.query<{ json: string }>({
+  const budget = answerBudget(ctx);
+  const { rows } = await tx.client.query<{ json: string | null } & Omit<PageRow, 'json'>>({
     ...ctx.sql.events.eventById,
-    values: [args.event_id, args.invocation_log_limit, args.invocation_log_offset],
+    values: [args.event_id, args.invocation_log_limit, args.invocation_log_offset, budget.remaining],
   });
+  const row = rows[0];
   // Hasura's wording (fetchEventById).
-  if (!rows[0]) throw new ApiError('not-exists', `event id ${args.event_id} does not exist`, OPERATION_PATH);
-  return new RawJson(rows[0].json);
+  if (!row) throw new ApiError('not-exists', `event id ${args.event_id} does not exist`, OPERATION_PATH);
+  if (row.json === null) {
+    throw new ApiError(
+      'not-supported',
+      `event "${args.event_id}" alone is larger than ${tooLarge(budget)}: raise API_ANSWER_LIMIT, or read it from the event_log table with SQL`,
+      OPERATION_PATH,
+    );
+  }
+  return spendPage(budget, { ...row, json: row.json }, 'invocation logs', '$.args.invocation_log_limit');
+}
+
+/** A page rendered by PostgreSQL within the answer budget: `kept` of the `wanted` rows fit. */
+interface PageRow {
+  json: string;
+  wanted: number;
+  kept: number;
+}
+
+const answerBudget = (ctx: OperationContext) => ctx.answers ?? new AnswerBudget(ctx.answerLimit);
+
+const tooLarge = (budget: AnswerBudget) =>
+  `API_ANSWER_LIMIT (${budget.limit} bytes${budget.shared ? ', shared with the answers before it in this request' : ''})`;
+
+/**
+ * Answers the page, or refuses it when it was cut: a short page would read as the last one to a client
+ * paging with limit and offset. The message says how many rows do fit, so the client can ask for that.
+ */
+function spendPage(budget: AnswerBudget, row: PageRow, what: string, path: string): RawJson {
+  if (row.kept < row.wanted) {
+    throw new ApiError(
+      'not-supported',
+      `the answer would be larger than ${tooLarge(budget)}: the first ${row.kept} of these ${row.wanted} ${what} fit; ` +
+        'ask for fewer with a smaller limit, and page with offset',
+      path,
+    );
+  }
+  budget.spend(Buffer.byteLength(row.json));
+  return new RawJson(row.json);
 }
 
 /** An empty notification: every daemon fetches at once (delivered on commit, dropped on rollback). */

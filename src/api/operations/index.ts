@@ -111,6 +111,13 @@ async function execute(ctx: OperationContext, tx: Tx, p: Prepared, path: string)
 }
 
 /**
+ * Most operations in one bulk request or JSON-RPC batch. Tiny operations fit thousands to the request
+ * body: every one of them ran, in one transaction for bulk, and every result was kept until the answer
+ * was sent. Bounded like this, a request's work is too (and its answers by API_ANSWER_LIMIT).
+ */
+export const MAX_BATCH = 1000;
+
+/**
  * Runs a Hasura-style request: {"type", "args"}, or {"type": "bulk", "args": [...]}. A bulk request runs
  * in one transaction: all of it happens, or none.
  */
@@ -125,6 +132,9 @@ export async function runQuery(ctx: OperationContext, body: unknown, caller: Cal
   const extra = Object.keys(rest).filter((k) => k !== 'type' && k !== 'version' && k !== 'resource_version');
   if (extra.length) throw new ApiError('parse-failed', `unexpected key "${extra[0]}"`, '$');
   if (!Array.isArray(args)) throw new ApiError('parse-failed', `expected an array, got ${describe(args)}`, '$.args');
+  if (args.length > MAX_BATCH) {
+    throw new ApiError('parse-failed', `a bulk request holds at most ${MAX_BATCH} operations, got ${args.length}: split it`, '$.args');
+  }
   const prepared = args.map((request, i) => {
     if ((request as { type?: unknown } | null)?.type === 'bulk') {
       throw new ApiError('not-supported', 'a bulk request cannot contain another bulk request', `$.args[${i}].type`);

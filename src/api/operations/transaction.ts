@@ -3,8 +3,14 @@ import type pg from 'pg';
 import { ApiError, OPERATION_PATH } from '../errors.js';
 import type { OperationContext, Tx } from './context.js';
 
-/** How long catalog changes wait for a lock on a user table (a long transaction may hold it). */
-const LOCK_TIMEOUT = '10s';
+/**
+ * Default of LOCK_TIMEOUT_MS: how long an operation waits for a lock (a user table, an event row, the
+ * catalog) before it answers busy. CREATE TRIGGER queues for a ShareRowExclusive lock on the user's table,
+ * and while it waits every write to that table waits behind it: the wait is the application's stall, so
+ * it is kept short (it used to be 10 s). Busy is retryable: the client tries again once the long
+ * transaction holding the table is done.
+ */
+export const DEFAULT_LOCK_TIMEOUT_MS = 2000;
 
 export async function inTransaction<T>(ctx: OperationContext, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await ctx.pool.connect();
@@ -12,7 +18,8 @@ export async function inTransaction<T>(ctx: OperationContext, work: (tx: Tx) => 
   let result: T;
   try {
     await client.query('begin');
-    await client.query(`set local lock_timeout = '${LOCK_TIMEOUT}'`);
+    // An integer from the validated configuration: safe in the SQL text (SET takes no bind parameters).
+    await client.query(`set local lock_timeout = ${Math.trunc(ctx.lockTimeoutMs)}`);
     result = await work({ client, afterCommit: (fn) => after.push(fn) });
     await client.query('commit');
   } catch (error) {
@@ -33,5 +40,16 @@ function translatePgError(error: unknown): unknown {
   if (code === '40P01' || code === '40001') {
     return new ApiError('busy', 'the operation collided with a concurrent change; try again', OPERATION_PATH);
   }
+  // Refusals of the database itself, not failures of the daemon: they used to answer 500. The common
+  // cases are checked beforehand with a message naming the remedy (triggers.ts); these catch the rest
+  // (a privilege revoked between the check and the statement, say), with PostgreSQL's own words.
+  const message = (error as Error | undefined)?.message;
+  if (code === '42501') {
+    return new ApiError(
+      'permission-denied',
+      `PostgreSQL refused the daemon's database role: ${message}; grant the role what it lacks (docs/operations.md lists what it needs)`,
+    );
+  }
+  if (code === '42710') return new ApiError('already-exists', `PostgreSQL refused: ${message}`);
   return error;
 }

@@ -6,7 +6,8 @@ import {
   type TriggerDefinition,
 } from '../../catalog/definition.js';
 import { findInconsistencies, type InconsistentObject, type TriggerTableState } from '../../catalog/consistency.js';
-import { checkColumns, findLiveTable } from '../../catalog/liveSchema.js';
+import pg from 'pg';
+import { checkColumns, findLiveTable, type LiveTable } from '../../catalog/liveSchema.js';
 import { ApiError, OPERATION_PATH } from '../errors.js';
 import type { CreateEventTriggerArgs, DeleteEventTriggerArgs } from '../schemas.js';
 import type { ChannelCommand } from '../../catalog/channel.js';
@@ -47,9 +48,11 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
   // templates; the resolved values are never stored nor answered.
   const { problems } = resolveDelivery(def, ctx.env);
   if (problems.length) throw new ApiError('invalid-configuration', problems.join('; '), OPERATION_PATH);
+  await checkPrivileges(ctx, tx, def, table);
 
   // Replace is atomic: the old capture goes and the new one comes in the same transaction.
   if (previous) await client.query({ ...sql.dropCapture, values: [def.name] });
+  await checkTriggerNamesFree(ctx, tx, def, table);
   for (const op of OPERATIONS) {
     const spec = def[op];
     if (!spec) continue;
@@ -78,6 +81,68 @@ export async function deleteEventTrigger(ctx: OperationContext, tx: Tx, args: De
   await client.query({ ...sql.archiveEvents, values: [args.name] });
   await announceChange(ctx, tx, args.name);
   return SUCCESS;
+}
+
+const quotedTable = (def: TriggerDefinition) => `${pg.escapeIdentifier(def.table.schema)}.${pg.escapeIdentifier(def.table.name)}`;
+
+/**
+ * Refuses, naming the GRANT that would fix it, what PostgreSQL would refuse with 42501 halfway through
+ * the install (it used to answer 500): USAGE on the table's schema and TRIGGER on the table for CREATE
+ * TRIGGER; for trigger_on_replication, ownership (or membership in the owner role) for ALTER TABLE ...
+ * ENABLE ALWAYS TRIGGER. transaction.ts still maps a 42501 that slips past (a grant revoked meanwhile).
+ */
+async function checkPrivileges(ctx: OperationContext, tx: Tx, def: TriggerDefinition, table: LiveTable) {
+  const { rows } = await tx.client.query<{ role: string; owner: string; schema_usage: boolean; can_trigger: boolean; owns: boolean }>(
+    { ...ctx.sql.triggers.tablePrivileges, values: [table.oid] },
+  );
+  const p = rows[0];
+  if (!p) return; // dropped meanwhile: CREATE TRIGGER will say so
+  const role = pg.escapeIdentifier(p.role);
+  const qualified = `"${def.table.schema}.${def.table.name}"`;
+  if (!p.schema_usage) {
+    throw new ApiError(
+      'permission-denied',
+      `the daemon's database role "${p.role}" lacks the USAGE privilege on schema "${def.table.schema}": ` +
+        `GRANT USAGE ON SCHEMA ${pg.escapeIdentifier(def.table.schema)} TO ${role}`,
+      OPERATION_PATH,
+    );
+  }
+  if (!p.can_trigger) {
+    throw new ApiError(
+      'permission-denied',
+      `the daemon's database role "${p.role}" lacks the TRIGGER privilege on table ${qualified}: ` +
+        `GRANT TRIGGER ON ${quotedTable(def)} TO ${role}`,
+      OPERATION_PATH,
+    );
+  }
+  if (def.trigger_on_replication && !p.owns) {
+    throw new ApiError(
+      'permission-denied',
+      `trigger_on_replication needs the daemon's database role "${p.role}" to own table ${qualified} ` +
+        `(only its owner may ENABLE ALWAYS TRIGGER), and it is owned by "${p.owner}": ` +
+        `GRANT ${pg.escapeIdentifier(p.owner)} TO ${role}, or leave trigger_on_replication false`,
+      OPERATION_PATH,
+    );
+  }
+}
+
+/**
+ * A trigger already named pget_<name>_<OP> on the table (made by hand, or left by a restore) would make
+ * CREATE TRIGGER fail with 42710, which used to answer 500. Runs after a replace dropped the trigger's
+ * own capture, so only someone else's trigger is found.
+ */
+async function checkTriggerNamesFree(ctx: OperationContext, tx: Tx, def: TriggerDefinition, table: LiveTable) {
+  const names = OPERATIONS.filter((op) => def[op] !== undefined).map((op) => `pget_${def.name}_${op.toUpperCase()}`);
+  if (names.length === 0) return;
+  const { rows } = await tx.client.query<{ name: string }>({ ...ctx.sql.triggers.triggersNamed, values: [table.oid, names] });
+  const taken = rows[0];
+  if (!taken) return;
+  throw new ApiError(
+    'already-exists',
+    `table "${def.table.schema}.${def.table.name}" already has a trigger named "${taken.name}" that is not this event ` +
+      `trigger's: drop or rename that trigger, or give the event trigger another name`,
+    OPERATION_PATH,
+  );
 }
 
 /** Hasura's get_inconsistent_metadata: triggers whose table or columns are gone since they were made. */
