@@ -428,7 +428,7 @@ describe('bounded requests and answers', () => {
       const alone = await post('/v1/query', { type: 'get_event_by_id', args: { event_id: bigEvent } });
       expect(alone.status).toBe(400);
       expect(alone.json).toEqual({
-        path: '$.args.event_id',
+        path: '$.args',
         code: 'not-supported',
         error: `event "${bigEvent}" alone is larger than API_ANSWER_LIMIT (100000 bytes): raise API_ANSWER_LIMIT, or read it from the event_log table with SQL`,
       });
