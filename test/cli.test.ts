@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { ConfigError, helpText, parseCommandLine } from '../src/config.js';
 import { openTestDatabase } from './support/daemonHarness.js';
 import { CLI, spawnDaemon } from './support/daemonProcess.js';
-import { freePort } from './support/provisionPostgres.js';
+import { freePort } from './support/ports.js';
 
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });

@@ -6,7 +6,7 @@ import { createWebSocketReceiver, type StatelyInspectionEvent } from '@statelyai
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { request } from 'undici';
 import { eventually, openTestDatabase, startTestDaemon, type DaemonHarness } from '../support/daemonHarness.js';
-import { freePort } from '../support/provisionPostgres.js';
+import { freePort } from '../support/ports.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
