@@ -98,3 +98,51 @@ export function tail(daemon: DaemonProcess | undefined, n = 30): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface LogEntry {
+  msg?: string;
+  /** pino's timestamp: Date.now() in the daemon when it logged the line. */
+  time: number;
+  level: number;
+  [key: string]: unknown;
+}
+
+/** The daemon's log lines that are JSON (pino), parsed. */
+export function logEntries(daemon: DaemonProcess): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of daemon.lines) {
+    try {
+      const entry = JSON.parse(line) as LogEntry;
+      if (typeof entry.time === 'number') entries.push(entry);
+    } catch {
+      // not a log line
+    }
+  }
+  return entries;
+}
+
+/** The first log entry whose msg matches (a string matches the start of msg), once it is printed. */
+export async function waitForLog(daemon: DaemonProcess, msg: string | RegExp, timeoutMs = 15_000): Promise<LogEntry> {
+  const matches = (m: string | undefined) => m !== undefined && (typeof msg === 'string' ? m.startsWith(msg) : msg.test(m));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = logEntries(daemon).find((e) => matches(e.msg));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`the daemon did not log "${String(msg)}" within ${timeoutMs} ms:\n${tail(daemon)}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * Whether a daemon's wake connection holds the wake lock of `schema` on this pool's database: it does
+ * while its fetch loop sleeps until NOTIFY (src/delivery/wakeLock.ts), and lets it go when it turns
+ * busy or drains.
+ */
+export async function wakeLockHeld(pool: pg.Pool, schema = 'event_triggers'): Promise<boolean> {
+  const { rows } = await pool.query(`
+    select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+    where l.locktype = 'advisory' and l.classid = ${schema}.wake_lock_class()::oid and l.objid = 0
+      and l.mode = 'ExclusiveLock' and l.granted and a.application_name = 'pg-event-triggers wake'
+      and l.database = (select oid from pg_database where datname = current_database())`);
+  return rows[0].n === 1;
+}
