@@ -14,12 +14,10 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  const killed = await killDaemonsSince(mark);
-  if (killed) console.warn(`[test] killed ${killed} daemon process(es) the test left running`);
+  await killDaemonsSince(mark);
   mark = markDaemons();
 });
 
 afterAll(async () => {
-  const killed = await killDaemonsSince(0);
-  if (killed) console.warn(`[test] killed ${killed} daemon process(es) the file left running`);
+  await killDaemonsSince(0);
 });
