@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
 import { migrations } from '../../src/sql/migrations/index.js';
 import { withSchema } from '../../src/sql/schemaText.js';
+import { recordNotifications } from '../support/notifications.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 
 let db: TestDatabase;
@@ -52,21 +53,21 @@ test('migration 3 turns the NOTIFY of capture installed by version 2 into wake_l
   // The upgraded capture still records the event, and sends NOTIFY only while someone holds the lock.
   const listener = await pool.connect();
   const sleeper = await pool.connect();
-  const heard: string[] = [];
-  listener.on('notification', (n) => heard.push(n.channel));
+  const heard = recordNotifications(listener, 'upgraded_events');
   await listener.query('listen upgraded_events');
   try {
     await pool.query("insert into legacy values (1, 'a')");
+    expect(await heard.settled(pool)).toEqual([]);
     await sleeper.query(withSchema('select pg_advisory_lock(:SCHEMA.wake_lock_class(), 0)', schema));
     await pool.query("insert into legacy values (2, 'b')");
-    await new Promise((r) => setTimeout(r, 200));
-    expect(heard).toEqual(['upgraded_events']);
+    expect(await heard.settled(pool)).toEqual([{ channel: 'upgraded_events', payload: '' }]);
     const { rows } = await pool.query(withSchema("select payload->'data'->'new' as new from :SCHEMA.event_log order by created_at", schema));
     expect(rows.map((r) => r.new)).toEqual([{ id: 1, [oddColumn]: 'a' }, { id: 2, [oddColumn]: 'b' }]);
   } finally {
     await sleeper.query('select pg_advisory_unlock_all()');
     sleeper.release();
     await listener.query('unlisten *');
+    heard.stop();
     listener.release();
   }
 });
