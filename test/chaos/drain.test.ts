@@ -1,5 +1,5 @@
 /**
- * SIGTERM: graceful drain; in-flight deliveries finish (up to a timeout), nothing stays locked.
+ * SIGTERM and SIGINT: graceful drain; in-flight deliveries finish (up to a timeout), nothing stays locked.
  *
  * The daemon runs as its own process, started as a user starts it, and is sent a real SIGTERM while
  * a real webhook holds its requests.
@@ -66,9 +66,9 @@ async function lockedCount(schema: string): Promise<number> {
   return rows[0].n;
 }
 
-test('SIGTERM with 4 deliveries in flight: they finish and are recorded, the queued ones are released, exit 0; the next daemon delivers the rest', async () => {
-  const schema = 'drain_graceful';
-  const table = 'drain_graceful_items';
+test.each(['SIGTERM', 'SIGINT'] as const)('%s with 4 deliveries in flight: they finish and are recorded, the queued ones are released, exit 0; the next daemon delivers the rest', async (signal) => {
+  const schema = `drain_graceful_${signal.toLowerCase()}`;
+  const table = `drain_graceful_${signal.toLowerCase()}_items`;
   const webhook = await hook();
   // Every request waits, unanswered, until release(): the 4 in flight can only finish during the drain.
   webhook.hold();
@@ -91,8 +91,9 @@ test('SIGTERM with 4 deliveries in flight: they finish and are recorded, the que
   expect(inFlight).toHaveLength(4);
   await eventually(() => wakeLockHeld(database.pool, schema), 10_000, 'the daemon sleeping until NOTIFY (wake lock held)');
 
-  first.child.kill('SIGTERM');
-  await waitForLog(first, 'draining:');
+  first.child.kill(signal);
+  const draining = await waitForLog(first, 'draining:');
+  expect(draining.signal).toBe(signal);
   // The drain lets the wake lock go only once its fetch loop has ended: from then on no new delivery can
   // start. Only now may the held requests finish, so any request after these 4 would be the drain's fault.
   await eventually(async () => !(await wakeLockHeld(database.pool, schema)), 10_000, 'the draining daemon stopped fetching');
