@@ -111,6 +111,37 @@ describe('the pg-event-triggers command', () => {
     expect(result.stderr).toContain('environment variable "HOOK" for the webhook of event trigger "needs_env" is not set');
   });
 
+  test('a trigger whose header value_from_env is missing at boot stops the start, naming the variable, the header and the trigger', async () => {
+    const schema = 'boot_header_env';
+    const env = { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: schema, HOOK_TOKEN: 't0k3n' };
+    const daemon = await spawnDaemon(env);
+    await database.pool.query('create table if not exists boot_header_t (id int primary key)');
+    const res = await request(`${daemon.url}/v1/query`, {
+      method: 'POST',
+      body: JSON.stringify({
+        type: 'create_event_trigger',
+        args: {
+          name: 'needs_header_env',
+          table: 'boot_header_t',
+          webhook: 'http://127.0.0.1:9/',
+          headers: [{ name: 'X-Token', value_from_env: 'HOOK_TOKEN' }],
+          insert: { columns: '*' },
+        },
+      }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect((await daemon.kill('SIGTERM')).code).toBe(0);
+    const result = run(['start'], { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: schema, PORT: '0', LOG_LEVEL: 'silent' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'pg-event-triggers: environment variable "HOOK_TOKEN" for header "X-Token" of event trigger "needs_header_env" is not set',
+    ]);
+    // With the variable back, the same catalog starts: its absence was the only reason.
+    const again = await spawnDaemon(env);
+    expect((await again.kill('SIGTERM')).code).toBe(0);
+  });
+
   test('a malformed DATABASE_URL is one line naming it, exit code 2', () => {
     const result = run(['start'], { DATABASE_URL: 'postgres://user:pass@host:notaport/db', PORT: '0' });
     expect(result.status).toBe(2);
