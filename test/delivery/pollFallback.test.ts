@@ -30,7 +30,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-test('notifications lost: each event is still delivered by the poll, within a few poll intervals', async () => {
+test('notifications lost: each event is still delivered by the poll', async () => {
   // The daemon is quiet: it sleeps until NOTIFY (holding the wake lock), polling every POLL_MS.
   await eventually(() => wakeLockHeld(database.pool), 10_000, 'the quiet daemon sleeping until NOTIFY');
   await database.pool.query(`
@@ -54,8 +54,9 @@ test('notifications lost: each event is still delivered by the poll, within a fe
     heard.stop();
     listener.release();
   }
-  // From commit to the attempt's outcome, on the database's clock: the poll interval and the delivery,
-  // with room for a loaded machine, and far from anything else that could have picked them up.
+  // From commit to the attempt's outcome, on the database's clock: a poll interval and the delivery,
+  // with ample room for a loaded machine (nothing else fetches new events: had the poll not run, they
+  // would never have been delivered at all).
   await eventually(async () => {
     const { rows } = await database.pool.query(`select count(*)::int as n from event_triggers.event_log where delivered`);
     return rows[0].n === EVENTS;
@@ -65,5 +66,5 @@ test('notifications lost: each event is still delivered by the poll, within a fe
      from event_triggers.event_log e join event_triggers.event_invocation_logs l on l.event_id = e.id`,
   );
   expect(rows).toHaveLength(EVENTS);
-  for (const { ms } of rows) expect(Number(ms)).toBeLessThan(5 * POLL_MS);
+  for (const { ms } of rows) expect(Number(ms)).toBeLessThan(10 * POLL_MS);
 });
