@@ -3,8 +3,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /**
  * Files that load the machine: several daemons, thousands of events, a PostgreSQL stopped and started,
  * a webhook that sends 10 MiB bodies. On 2 cores two of them at once starve each other's timers and
- * sockets, so they run one at a time, after the rest (vitest runs a project of one worker in a group
- * of its own, after the parallel ones). Everything else runs a few files at once.
+ * sockets, so they run one at a time, and only once the rest (a few files at once) is done: projects
+ * of different sequence.groupOrder run one group after the other.
  */
 const ONE_AT_A_TIME = [
   'test/reliability/**/*.test.ts',
@@ -38,6 +38,7 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, ...ONE_AT_A_TIME],
           // These wait on PostgreSQL and sockets more than on the CPU: a few files at once suit 2 cores.
           maxWorkers: 3,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -46,6 +47,7 @@ export default defineConfig({
           name: 'one-at-a-time',
           include: ONE_AT_A_TIME,
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
