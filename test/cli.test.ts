@@ -2,10 +2,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
-import { ConfigError, helpText, parseCommandLine } from '../src/config.js';
+import { ConfigError, helpText, parseCommandLine, resolveConfig } from '../src/config.js';
 import { openTestDatabase } from './support/daemonHarness.js';
 import { CLI, spawnDaemon } from './support/daemonProcess.js';
-import { freePort } from './support/provisionPostgres.js';
+import { freePort } from './support/ports.js';
 
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
@@ -45,13 +45,18 @@ describe('settings', () => {
     }
   });
 
-  test('--help documents every flag and its environment variable', () => {
+  test('--help documents every setting: its flag, every environment variable, its help and its default', () => {
+    // The settings table itself, as resolveConfig walks it (it asks for each setting's flag value).
+    const settings: Array<{ key: string; flag: string; env: readonly string[]; help: string; default?: unknown }> = [];
+    resolveConfig((setting) => void settings.push(setting), {});
+    // Every setting of the table, and nothing else, makes up a Config.
+    expect(settings.map((s) => s.key).sort()).toEqual(Object.keys(parseCommandLine(['start'], {}).config).sort());
     const help = helpText();
-    for (const flag of ['--database-url', '--port', '--host', '--admin-secret', '--http-pool-size', '--fetch-batch-size', '--poll-interval-ms', '--heartbeat-timeout-ms', '--inspect']) {
-      expect(help).toContain(flag);
+    for (const s of settings) {
+      expect(help, s.key).toMatch(new RegExp(`^ {2}--${s.flag} <value> +${s.env.join(', ')}$`, 'm'));
+      const dflt = s.default === undefined ? '' : ` (default: ${String(s.default)})`;
+      expect(help, s.key).toContain(`      ${s.help}${dflt}\n`);
     }
-    expect(help).toContain('DATABASE_URL');
-    expect(help).toContain('ADMIN_SECRET');
   });
 });
 
@@ -105,6 +110,37 @@ describe('the pg-event-triggers command', () => {
     const result = run(['start'], { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'boot_env', PORT: '0', LOG_LEVEL: 'silent' });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('environment variable "HOOK" for the webhook of event trigger "needs_env" is not set');
+  });
+
+  test('a trigger whose header value_from_env is missing at boot stops the start, naming the variable, the header and the trigger', async () => {
+    const schema = 'boot_header_env';
+    const env = { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: schema, HOOK_TOKEN: 't0k3n' };
+    const daemon = await spawnDaemon(env);
+    await database.pool.query('create table if not exists boot_header_t (id int primary key)');
+    const res = await request(`${daemon.url}/v1/query`, {
+      method: 'POST',
+      body: JSON.stringify({
+        type: 'create_event_trigger',
+        args: {
+          name: 'needs_header_env',
+          table: 'boot_header_t',
+          webhook: 'http://127.0.0.1:9/',
+          headers: [{ name: 'X-Token', value_from_env: 'HOOK_TOKEN' }],
+          insert: { columns: '*' },
+        },
+      }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    expect((await daemon.kill('SIGTERM')).code).toBe(0);
+    const result = run(['start'], { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: schema, PORT: '0', LOG_LEVEL: 'silent' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'pg-event-triggers: environment variable "HOOK_TOKEN" for header "X-Token" of event trigger "needs_header_env" is not set',
+    ]);
+    // With the variable back, the same catalog starts: its absence was the only reason.
+    const again = await spawnDaemon(env);
+    expect((await again.kill('SIGTERM')).code).toBe(0);
   });
 
   test('a malformed DATABASE_URL is one line naming it, exit code 2', () => {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startApi, type ApiHarness } from '../support/apiHarness.js';
+import { recordNotifications } from '../support/notifications.js';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -153,22 +154,20 @@ describe('capture', () => {
     await create({ name: 'woken_ev', table: 'woken', insert: { columns: '*' } });
     const listener = await api.pool.connect();
     const sleeper = await api.pool.connect();
-    const heard: string[] = [];
-    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    const heard = recordNotifications(listener, 'event_triggers_events');
     await listener.query('listen event_triggers_events');
     const wakeLock = 'event_triggers.wake_lock_class(), 0';
     try {
       // Nobody sleeps (busy daemons poll, or none runs): no NOTIFY, so no serialised commits.
       await api.pool.query('insert into woken select generate_series(1, 100)');
       await api.pool.query('insert into woken values (101)');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(heard).toEqual([]);
+      expect(await heard.settled(api.pool)).toEqual([]);
       // A daemon sleeps until NOTIFY: one per transaction, however many rows.
       expect((await sleeper.query(`select pg_try_advisory_lock(${wakeLock}) as held`)).rows[0].held).toBe(true);
       await api.pool.query('insert into woken select generate_series(201, 300)');
       await api.pool.query('insert into woken values (301)');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(heard).toEqual(['', '']);
+      const wakes = { channel: 'event_triggers_events', payload: '' };
+      expect(await heard.settled(api.pool)).toEqual([wakes, wakes]);
       // While a capturing transaction is open, the lock cannot be taken: its NOTIFY was skipped, and the
       // daemon must not sleep before that transaction's event is visible.
       await sleeper.query(`select pg_advisory_unlock(${wakeLock})`);
@@ -186,6 +185,7 @@ describe('capture', () => {
       await sleeper.query('select pg_advisory_unlock_all()');
       sleeper.release();
       await listener.query('unlisten *');
+      heard.stop();
       listener.release();
     }
   });

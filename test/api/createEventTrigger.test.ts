@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startApi, type ApiHarness } from '../support/apiHarness.js';
 import { catalogSnapshot } from '../support/catalogSnapshot.js';
-import { openTestDatabase, startTestDaemon } from '../support/daemonHarness.js';
+import { eventually, openTestDatabase, startTestDaemon } from '../support/daemonHarness.js';
 
 let api: ApiHarness;
 const WEBHOOK = 'http://127.0.0.1:9/hook';
@@ -132,7 +132,7 @@ describe('create_event_trigger', () => {
     expect(await catalogSnapshot(api.pool)).toEqual(before);
   });
 
-  test('replace: true swaps the definition atomically; dropped operations stop firing', async () => {
+  test('replace: true swaps the definition; dropped operations stop firing', async () => {
     await api.query('create_event_trigger', base({ update: { columns: '*' } }));
     const replaced = await api.query('create_event_trigger', base({ insert: undefined, delete: { columns: '*' }, replace: true }));
     expect(replaced.status).toBe(200);
@@ -145,6 +145,59 @@ describe('create_event_trigger', () => {
     expect(rows.map((r) => r.op)).toEqual(['DELETE']);
     const ids = await api.pool.query('select count(distinct id)::int as n from event_triggers.event_triggers');
     expect(ids.rows[0].n).toBe(1);
+  });
+
+  test('replace: true swaps the definition atomically: a writer inserting throughout gets one event per row, under the old or the new definition', async () => {
+    const OLD = { columns: '*', payload: ['id'] };
+    const NEW = { columns: '*', payload: ['id', 'name'] };
+    const REPLACES = 10;
+    await api.query('create_event_trigger', base({ insert: OLD }));
+    // One row per transaction, on a connection of its own, until every replace is done.
+    const writer = await api.pool.connect();
+    let inserted = 0;
+    let stop = false;
+    const writing = (async () => {
+      try {
+        while (!stop) {
+          await writer.query(`insert into users (id, name) values ($1, 'n')`, [100_000 + inserted]);
+          inserted += 1;
+        }
+      } finally {
+        writer.release();
+      }
+    })();
+    try {
+      for (let i = 1; i <= REPLACES; i++) {
+        const def = i % 2 ? NEW : OLD;
+        const answer = await api.query('create_event_trigger', base({ insert: def, replace: true }));
+        expect(answer.json, `replace ${i}`).toEqual({ message: 'success' });
+        // Rows go in between every two replaces (and, blocked on the table's lock, during them); the
+        // next replace waits until a row inserted after this one has an event under its definition.
+        const after = 100_000 + inserted;
+        await eventually(async () => {
+          const { rows } = await api.pool.query(
+            `select count(*)::int as n from event_triggers.event_log where trigger_name = 'users_changes'
+             and (payload->'data'->'new'->>'id')::int >= $1 and (select array_agg(k order by k) from jsonb_object_keys(payload->'data'->'new') k) = $2::text[]`,
+            [after, [...def.payload].sort()],
+          );
+          return rows[0].n > 0;
+        }, 10_000, `a row captured under the definition of replace ${i}`);
+      }
+    } finally {
+      stop = true;
+      await writing;
+    }
+    const { rows } = await api.pool.query(
+      `select (payload->'data'->'new'->>'id')::int as id, payload->'data'->'new' as new from event_triggers.event_log
+       where trigger_name = 'users_changes' and payload->>'op' = 'INSERT'`,
+    );
+    // Every row inserted has exactly one event: none lost while the triggers were swapped, none doubled.
+    const ids = rows.map((r) => r.id).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: inserted }, (_, i) => 100_000 + i));
+    // Each made under one definition or the other, whole: never a mix.
+    for (const r of rows) expect([['id'], ['id', 'name']], `row ${r.id}`).toContainEqual(Object.keys(r.new).sort());
+    await api.query('delete_event_trigger', { name: 'users_changes' });
+    await api.pool.query('delete from users where id >= 100000');
   });
 
   test('the trigger id survives a replace', async () => {

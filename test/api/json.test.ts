@@ -18,7 +18,18 @@ describe('lossless JSON', () => {
     expect(JSON.parse(out)).toEqual([1, sneaky, '\u0000deadbeef:0\u0000']);
   });
 
-  test('malformed JSON is refused', () => {
-    expect(() => parseJson('{"a":')).toThrow();
+  test('malformed JSON is refused with a SyntaxError that says where, trailing garbage included', () => {
+    const cases: Array<[string, number]> = [
+      ['{"a":', 5],
+      ['', 0],
+      ['[1,', 3],
+      ['{"a" 1}', 5],
+      ['{"a":1}x', 7],
+      ['01', 1],
+    ];
+    for (const [text, position] of cases) {
+      expect(() => parseJson(text), JSON.stringify(text)).toThrow(SyntaxError);
+      expect(() => parseJson(text), JSON.stringify(text)).toThrow(new RegExp(`position ${position}$`));
+    }
   });
 });

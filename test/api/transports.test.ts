@@ -80,13 +80,18 @@ describe('/v1/query', () => {
     const res = await api.post('/v1/query', { type: 'bulk', args: [trigger('bulk_a'), trigger('bulk_b')] });
     expect(res.status).toBe(200);
     expect(res.json).toEqual([{ message: 'success' }, { message: 'success' }]);
-    await api.post('/v1/query', {
+    const { rows } = await api.pool.query(`select name from event_triggers.event_triggers where name like 'bulk\\_%' order by 1`);
+    expect(rows.map((r) => r.name)).toEqual(['bulk_a', 'bulk_b']);
+    const cleanup = await api.post('/v1/query', {
       type: 'bulk',
       args: [
         { type: 'delete_event_trigger', args: { name: 'bulk_a' } },
         { type: 'pg_delete_event_trigger', args: { name: 'bulk_b', source: 'default' } },
       ],
     });
+    expect(cleanup.status).toBe(200);
+    expect(cleanup.json).toEqual([{ message: 'success' }, { message: 'success' }]);
+    expect((await api.pool.query(`select name from event_triggers.event_triggers where name like 'bulk\\_%'`)).rows).toEqual([]);
   });
 
   test('bulk is all or nothing: one failure undoes the rest, with the failing path', async () => {

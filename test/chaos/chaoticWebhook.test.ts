@@ -3,8 +3,9 @@
  * past timeout_sec, 10 MB response bodies, slow bodies (dribbled bytes that outlast timeout_sec): every
  * attempt has its invocation log, and the number of attempts the sink saw equals the number of logs.
  *
- * The chaos is seeded (CHAOS_SEED replays a run): what each attempt of each event meets is known in
- * advance, so the test checks every event's exact attempts, outcome and logged statuses, not just totals.
+ * The chaos is seeded (fixed under CI, random and printed otherwise; CHAOS_SEED replays a run): what each
+ * attempt of each event meets is known in advance, so the test checks every event's exact attempts,
+ * outcome and logged statuses, not just totals.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -14,8 +15,10 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { BIG_BODY_BYTES, planFor, startChaoticWebhook, type ChaoticWebhook } from '../support/chaoticWebhook.js';
 import { eventually, openTestDatabase } from '../support/daemonHarness.js';
 import { spawnDaemon, type DaemonProcess } from '../support/daemonProcess.js';
+import { testSeed } from '../support/seed.js';
 
-const SEED = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
+/** Under CI: a seed whose plan meets every behaviour, delivers 249 of the 300 events, 83 big bodies. */
+const SEED = testSeed('chaotic webhook', 'CHAOS_SEED', 20_240_611);
 const EVENTS = 300;
 const NUM_RETRIES = 3;
 /**
@@ -34,7 +37,6 @@ let sink: ChaoticWebhook;
 let daemon: DaemonProcess;
 
 beforeAll(async () => {
-  console.log(`[chaos] seed ${SEED} (replay with CHAOS_SEED=${SEED})`);
   database = await openTestDatabase();
   sink = await startChaoticWebhook(SEED);
   daemon = await spawnDaemon({ DATABASE_URL: database.db.url, EVENTS_FETCH_INTERVAL: '500' });

@@ -13,7 +13,7 @@ import type { OperationContext } from '../../src/api/operations/context.js';
 import { callApi, query, type ApiAnswer } from '../support/daemonApi.js';
 import { eventually, openTestDatabase } from '../support/daemonHarness.js';
 import { spawnDaemon, type DaemonProcess } from '../support/daemonProcess.js';
-import { freePort } from '../support/provisionPostgres.js';
+import { freePort } from '../support/ports.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
 
 const token = () => randomBytes(6).toString('hex');

@@ -128,39 +128,44 @@ describe('delivery', () => {
 
   test('timeout_sec bounds an attempt on a webhook that never answers', async () => {
     await createTrigger({ retry_conf: { num_retries: 0, interval_sec: 0, timeout_sec: 1 } });
-    hook.respondWith(() => ({ status: 200, delayMs: 5000 }));
-    const started = Date.now();
+    hook.hold(); // never answers (until the test ends): only timeout_sec can end the attempt
     await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
     const [req] = await hook.waitForRequests(1);
     const row = await eventually(async () => {
       const r = await eventRow(req!.json.id);
       return r?.error ? r : undefined;
-    }, 5000, 'error after timeout');
-    expect(Date.now() - started).toBeLessThan(4000);
+    }, 15_000, 'error after timeout');
     expect(row.tries).toBe(1);
+    // The attempt's log says it timed out with no response, and it was written no sooner than
+    // timeout_sec after the event (both times on the database's clock).
     const log = await database.pool.query(
-      'select status, response from event_triggers.event_invocation_logs where event_id = $1',
+      `select l.status, l.response, extract(epoch from l.created_at - e.created_at) * 1000 as after_ms
+       from event_triggers.event_invocation_logs l join event_triggers.event_log e on e.id = l.event_id where l.event_id = $1`,
       [req!.json.id],
     );
+    expect(log.rows).toHaveLength(1);
     expect(log.rows[0].status).toBeNull();
     expect(log.rows[0].response.type).toBe('client_error');
     expect(log.rows[0].response.data.message).toMatch(/timeout/);
+    expect(Number(log.rows[0].after_ms)).toBeGreaterThanOrEqual(950);
   });
 
   test('Retry-After (seconds and HTTP-date) sets the next attempt, even past num_retries', async () => {
-    await createTrigger({ retry_conf: { num_retries: 0, interval_sec: 30, timeout_sec: 5 } });
+    const INTERVAL_SEC = 30;
+    await createTrigger({ retry_conf: { num_retries: 0, interval_sec: INTERVAL_SEC, timeout_sec: 5 } });
     hook.respondWith((_req, i) => {
       if (i === 0) return { status: 429, headers: { 'retry-after': '1' } };
-      if (i === 1) return { status: 503, headers: { 'retry-after': new Date(Date.now() + 2000).toUTCString() } };
+      // An HTTP-date has one-second resolution (toUTCString truncates): 4 s ahead is at least 3 s ahead.
+      if (i === 1) return { status: 503, headers: { 'retry-after': new Date(Date.now() + 4000).toUTCString() } };
       return { status: 200 };
     });
     await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
-    const [a, b, c] = await hook.waitForRequests(3, 10_000);
+    const [a, b, c] = await hook.waitForRequests(3, 20_000);
+    // Each wait is the one Retry-After asked for, not interval_sec (30 s), and not sooner.
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(950);
-    expect(b!.at - a!.at).toBeLessThan(5000);
-    // An HTTP-date has one-second resolution: at least 1 s, far less than interval_sec.
-    expect(c!.at - b!.at).toBeGreaterThanOrEqual(950);
-    expect(c!.at - b!.at).toBeLessThan(5000);
+    expect(b!.at - a!.at).toBeLessThan(INTERVAL_SEC * 1000);
+    expect(c!.at - b!.at).toBeGreaterThanOrEqual(2950);
+    expect(c!.at - b!.at).toBeLessThan(INTERVAL_SEC * 1000);
     expect(c!.json.delivery_info).toEqual({ max_retries: 0, current_retry: 2 });
     await eventually(async () => (await eventRow(a!.json.id))?.delivered, 5000, 'delivered');
   });
@@ -283,16 +288,20 @@ describe('delivery', () => {
   test('delete: pending events of the trigger are archived and never delivered', async () => {
     const name = await createTrigger({ retry_conf: { num_retries: 5, interval_sec: 1, timeout_sec: 5 } });
     hook.respondWith(() => ({ status: 500 }));
+    // The first attempt is held unanswered while the trigger is deleted: no retry can be under way or
+    // due meanwhile, so every request after this one would be a delivery after the delete.
+    hook.hold();
     await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
     const [req] = await hook.waitForRequests(1);
     await daemon.query('delete_event_trigger', { name });
-    const count = hook.requests.length;
+    expect(hook.requests).toHaveLength(1);
+    hook.release(); // the held attempt fails (500): were the event still live, it would be retried in 1 s
     await new Promise((r) => setTimeout(r, 2500));
-    expect(hook.requests.length).toBe(count);
-    const { rows } = await database.pool.query('select archived, locked_by from event_triggers.event_log where id = $1', [
+    expect(hook.requests).toHaveLength(1);
+    const { rows } = await database.pool.query('select archived, locked_by, delivered from event_triggers.event_log where id = $1', [
       req!.json.id,
     ]);
-    expect(rows[0]).toEqual({ archived: true, locked_by: null });
+    expect(rows[0]).toEqual({ archived: true, locked_by: null, delivered: false });
   });
 
   test('redeliver_event delivers an errored event again, with tries reset', async () => {

@@ -15,11 +15,12 @@ let hook: WebhookReceiver;
 beforeAll(async () => {
   database = await openTestDatabase();
   hook = await startWebhookReceiver();
-  // Claims of 500 at a time: two of them must fall within half a second to count as busy (over 1,000
-  // claims/s), which holds even on a loaded machine (with 100 at a time, two fetches had to fall within
-  // 100 ms).
+  // Claims of 1,000 at a time: busy means over 1,000 claims/s, so the two full claims that fill the
+  // claim window (pool + batch) count as busy as long as they fall within a second of each other: the
+  // second follows the first at once, so a loaded machine has a second to make that one round trip
+  // (with 100 at a time, two fetches had to fall within 100 ms; with 500, within half a second).
   daemon = await startTestDaemon(database.db.url, {
-    env: { EVENTS_FETCH_INTERVAL: '60000', EVENTS_FETCH_BATCH_SIZE: '500', EVENTS_HTTP_POOL_SIZE: '500' },
+    env: { EVENTS_FETCH_INTERVAL: '60000', EVENTS_FETCH_BATCH_SIZE: '1000', EVENTS_HTTP_POOL_SIZE: '1000' },
   });
   await database.pool.query('create table orders (id int primary key)');
   await daemon.query('create_event_trigger', { name: 'orders', table: 'orders', webhook: hook.url, insert: { columns: '*' } });
@@ -30,15 +31,19 @@ afterAll(async () => {
   await database?.close();
 });
 
-/** Whether the daemon's wake connection holds the wake lock. */
-async function daemonHoldsWakeLock(): Promise<boolean> {
-  const { rows } = await database.pool.query(`
-    select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
-    where l.locktype = 'advisory' and l.classid = event_triggers.wake_lock_class()::oid and l.objid = 0
-      and l.mode = 'ExclusiveLock' and l.granted and a.application_name = 'pg-event-triggers wake'
-      and l.database = (select oid from pg_database where datname = current_database())`);
+/** Whether the daemon's wake connection holds the wake lock (granted) or waits for it (requested). */
+async function wakeLock(granted: boolean): Promise<boolean> {
+  const { rows } = await database.pool.query(
+    `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+     where l.locktype = 'advisory' and l.classid = event_triggers.wake_lock_class()::oid and l.objid = 0
+       and l.mode = 'ExclusiveLock' and l.granted = $1 and a.application_name = 'pg-event-triggers wake'
+       and l.database = (select oid from pg_database where datname = current_database())`,
+    [granted],
+  );
   return rows[0].n === 1;
 }
+const daemonHoldsWakeLock = () => wakeLock(true);
+const daemonWaitsForWakeLock = () => wakeLock(false);
 
 const deliveredIds = () => new Set(hook.requests.map((r) => r.json.event.data.new.id as number));
 
@@ -50,7 +55,7 @@ test('a quiet daemon holds the wake lock, and an insert wakes it by NOTIFY', asy
 
 test('busy, it lets the lock go and polls; a transaction open meanwhile keeps it from sleeping, and is delivered when it commits', async () => {
   const released = daemon.daemon.engine.stats().wakeLockReleased;
-  // The webhook holds its answers: the daemon claims a thousand at once (busy), then waits for room.
+  // The webhook holds its answers: the daemon claims two thousand at once (busy), then waits for room.
   hook.hold();
   try {
     await database.pool.query('insert into orders select generate_series(1001, 6000)');
@@ -69,7 +74,7 @@ test('busy, it lets the lock go and polls; a transaction open meanwhile keeps it
     hook.release();
     await hook.waitForRequests(5001, 60_000);
     // The burst is over; the daemon asks for the lock to sleep, but the open writer keeps it waiting.
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(daemonWaitsForWakeLock, 10_000, 'the quiet daemon asking for the wake lock');
     expect(await daemonHoldsWakeLock()).toBe(false);
     await writer.query('commit');
   } finally {

@@ -6,7 +6,7 @@ import { createWebSocketReceiver, type StatelyInspectionEvent } from '@statelyai
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { request } from 'undici';
 import { eventually, openTestDatabase, startTestDaemon, type DaemonHarness } from '../support/daemonHarness.js';
-import { freePort } from '../support/provisionPostgres.js';
+import { freePort } from '../support/ports.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -34,23 +34,36 @@ test('the inspector relay streams the event machine of each event', async () => 
   const seen: StatelyInspectionEvent[] = [];
   const receiver = createWebSocketReceiver({ server: `ws://127.0.0.1:${port}` });
   receiver.subscribe((event) => void seen.push(event));
-  await new Promise((r) => setTimeout(r, 300)); // let the receiver connect before events flow
+  type Snapshot = { value: unknown; context?: { triggerName?: string; eventId?: string } };
+  const snapshots = () => seen.flatMap((e) => (e.type === '@xstate.snapshot' ? [e.snapshot as unknown as Snapshot] : []));
+
+  // Warm-up: events of a trigger of their own, until the receiver sees one, so that the relay is known
+  // to stream to it before the event under test is captured (a fixed sleep used to stand for this).
+  await database.pool.query('create table warmup (id int primary key)');
+  await daemon.query('create_event_trigger', { name: 'warmup', table: 'warmup', webhook: hook.url, insert: { columns: '*' } });
+  let warmups = 0;
+  await eventually(async () => {
+    await database.pool.query('insert into warmup values ($1)', [++warmups]);
+    await new Promise((r) => setTimeout(r, 200));
+    return snapshots().some((s) => s.context?.triggerName === 'warmup');
+  }, 15_000, 'the receiver streaming from the relay');
 
   await database.pool.query('create table watched (id int primary key)');
   await daemon.query('create_event_trigger', { name: 'watched', table: 'watched', webhook: hook.url, insert: { columns: '*' } });
   await database.pool.query('insert into watched values (1)');
-  await hook.waitForRequests(1);
+  const delivered = await eventually(() => hook.requests.find((r) => r.json.trigger.name === 'watched'), 10_000, 'the watched event delivered');
+  const eventId = delivered!.json.id as string;
 
-  const snapshots = await eventually(() => {
-    const values = seen
-      .flatMap((e) => (e.type === '@xstate.snapshot' ? [e.snapshot as unknown as { value: unknown; context?: { triggerName?: string } }] : []))
-      .filter((snapshot) => snapshot.context?.triggerName === 'watched')
+  // Every state of the watched event's actor reached the inspector, up to delivered.
+  const values = await eventually(() => {
+    const mine = snapshots()
+      .filter((snapshot) => snapshot.context?.eventId === eventId)
       .map((snapshot) => JSON.stringify(snapshot.value));
-    return values.includes('"delivered"') ? values : undefined;
+    return mine.includes('"delivered"') ? mine : undefined;
   }, 10_000, 'the event actor reaching delivered in the inspector');
-  expect(snapshots).toContain('{"delivering":"calling"}');
-  expect(snapshots).toContain('{"delivering":"recording"}');
+  expect(values).toContain('{"delivering":"calling"}');
+  expect(values).toContain('{"delivering":"recording"}');
   // Each event's actor is named after the event it carries.
-  expect(seen.some((e) => e.type === '@xstate.actor' && String(e.name).startsWith('event:'))).toBe(true);
+  expect(seen.some((e) => e.type === '@xstate.actor' && String(e.name) === `event:${eventId}`)).toBe(true);
   expect(seen.some((e) => e.type === '@xstate.event' && (e.event as { type: string }).type === 'WEBHOOK_RESPONDED')).toBe(true);
 });

@@ -5,8 +5,8 @@
  * arrives: never a 5xx, the server keeps answering, refusals are in Hasura's shape (in error.data on
  * /rpc), and a refused request leaves the catalog exactly as it was.
  *
- * fast-check prints the seed and the shrunk counterexample of a failure; replay one with
- * fc.assert(..., { seed, path }) in the property's options.
+ * The seed is fixed under CI and random otherwise, printed either way (support/seed.ts); fast-check
+ * prints it again with the shrunk counterexample of a failure. Replay a run with FC_SEED=<seed>.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -17,6 +17,10 @@ import { catalogSnapshot } from '../support/catalogSnapshot.js';
 import { applyMutations, mutation, targetedMutation, type Segment } from '../support/jsonMutation.js';
 import { deeplyNested, RawText, toJsonText } from '../support/jsonText.js';
 import { sendRaw } from '../support/rawHttp.js';
+import { testSeed } from '../support/seed.js';
+
+// Every property in this file draws from one seed: fixed under CI, random (and printed) otherwise.
+fc.configureGlobal({ ...fc.readConfigureGlobal(), seed: testSeed('API fuzzing (fast-check)', 'FC_SEED', 424242) });
 
 const WEBHOOK = 'http://127.0.0.1:9/hook';
 /** The trigger valid requests act on (replaced, deleted, invoked, listed). */

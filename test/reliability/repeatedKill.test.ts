@@ -16,6 +16,7 @@ import {
   duplicatedIds,
   eventLogCounts,
   eventLogIds,
+  freeze,
   instanceIdOf,
   sleep,
   tail,
@@ -101,12 +102,15 @@ test('three SIGKILLs during 10,000 events: all delivered, duplicates only among 
     const instanceId = instanceIdOf(running);
     const inFlightAtKill = hook.inFlight();
     const seenAtKill = arrivalsById(hook.requests).size;
-    await running.kill('SIGKILL');
-    // No other daemon runs, so whatever the dead instance held is still locked by it.
+    // Frozen, then read, then killed: a write it had sent just before (an outcome on its way to the
+    // database) has landed by the time its holdings are read. No other daemon runs, so what it holds
+    // stays locked by it until the next one takes it over.
+    await freeze(running, database.pool);
     const { rows } = await database.pool.query<{ id: string }>(
       'select id::text from event_triggers.event_log where locked_by = $1 and not delivered',
       [instanceId],
     );
+    await running.kill('SIGKILL');
     kills.push({ instanceId, name: `life-${k - 1}`, seenAtKill, inFlightAtKill, held: new Set(rows.map((r) => r.id)) });
     if (k === 2) {
       // This time restart only once the dead instance counts as gone, so the new daemon takes its events

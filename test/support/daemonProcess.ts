@@ -1,6 +1,10 @@
 /**
  * The daemon as its own process, started the way a user starts it (`node dist/src/cli.js start`), for
  * tests that kill it. `npm test` builds dist/ first.
+ *
+ * Every daemon started here is tracked until it exits: the vitest setup file (testSetup.ts) kills, after
+ * each test, those the test started and left running, and after each file all of them, whether the
+ * test passed or not; and whatever is still alive when this process exits is killed then.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +23,34 @@ export interface DaemonProcess {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Child daemons that have not exited yet, with the generation they were started in. */
+const live = new Map<ChildProcess, number>();
+let generation = 0;
+process.on('exit', () => {
+  for (const child of live.keys()) child.kill('SIGKILL');
+});
+
+/** Starts a new generation: killDaemonsSince(mark) kills those started from now on. */
+export function markDaemons(): number {
+  return ++generation;
+}
+
+/** SIGKILLs the daemons started since `mark` (every one, by default) that are still running; waits for them. */
+export async function killDaemonsSince(mark = 0): Promise<number> {
+  const victims = [...live].filter(([, g]) => g >= mark).map(([child]) => child);
+  await Promise.all(
+    victims.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (!live.has(child)) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  return victims.length;
+}
+
 /** nodeArgs go to node itself, before the CLI (the benchmark passes --cpu-prof this way). */
 export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<DaemonProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
@@ -26,12 +58,19 @@ export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_00
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.set(child, generation);
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a daemon that never came up is of no use to anyone
+      reject(new Error(`daemon did not start in ${timeoutMs} ms:\n${lines.join('\n')}`));
+    }, timeoutMs);
     const onLine = (line: string) => {
       lines.push(line);
       try {

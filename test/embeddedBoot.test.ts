@@ -1,0 +1,81 @@
+/**
+ * `npm start` without DATABASE_URL: the daemon boots an embedded PostgreSQL (src/db/embedded.ts) in its
+ * data folder, prints a URL to connect to it, runs on it, and stops it when it stops. Started exactly as
+ * `npm start` runs it once built (node dist/src/cli.js start), with the environment a user would have.
+ * What the URL's credentials are is left to the implementation: the test only uses the URL as printed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { spawnDaemon, type DaemonProcess } from './support/daemonProcess.js';
+import { freePort } from './support/ports.js';
+import { apiQuery, isAlive } from './support/reliability.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
+
+let root: string;
+let dataDir: string;
+let hook: WebhookReceiver;
+let daemon: DaemonProcess | undefined;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'pget-boot-'));
+  dataDir = path.join(root, 'postgres');
+  hook = await startWebhookReceiver();
+});
+afterAll(async () => {
+  if (daemon && isAlive(daemon)) await daemon.kill('SIGKILL');
+  // A daemon killed outright leaves its PostgreSQL running: stop it as pg_ctl's fast mode does.
+  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 'SIGINT');
+      for (let waited = 0; waited < 15_000 && existsSync(path.join(dataDir, 'postmaster.pid')); waited += 100) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch {
+      // already gone
+    }
+  }
+  await hook?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+test('without DATABASE_URL the daemon boots an embedded PostgreSQL, prints a URL that works, runs on it, and stops it on SIGTERM', async () => {
+  const port = await freePort();
+  daemon = await spawnDaemon({ EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(port) }, 120_000);
+
+  // A connection URL was printed, for the embedded server's port.
+  const printed = daemon.lines.map((line) => /postgres(?:ql)?:\/\/[^\s"']+/.exec(line)?.[0]).find((url) => url !== undefined);
+  expect(printed, daemon.lines.join('\n')).toBeDefined();
+  const url = new URL(printed!);
+  expect(url.hostname).toMatch(/^(127\.0\.0\.1|localhost|\[::1\])$/);
+  expect(url.port).toBe(String(port));
+  expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+
+  // It works as printed, and it is the daemon's own database: the catalog is there.
+  const client = new pg.Client({ connectionString: printed });
+  client.on('error', () => undefined); // the server goes away at the end
+  await client.connect();
+  try {
+    const { rows } = await client.query('select count(*)::int as n from event_triggers.migrations');
+    expect(rows[0].n).toBeGreaterThan(0);
+
+    // And the daemon delivers from it, end to end.
+    await client.query('create table greetings (id int primary key, text text)');
+    await apiQuery(daemon.url, 'create_event_trigger', { name: 'greetings', table: 'greetings', webhook: hook.url, insert: { columns: '*' } });
+    await client.query(`insert into greetings values (1, 'hello')`);
+    const [req] = await hook.waitForRequests(1);
+    expect(req!.json.event.data.new).toEqual({ id: 1, text: 'hello' });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+
+  // It stops what it started.
+  expect((await daemon.kill('SIGTERM')).code).toBe(0);
+  const after = new pg.Client({ connectionString: printed, connectionTimeoutMillis: 5000 });
+  await expect(after.connect()).rejects.toThrow(/ECONNREFUSED/);
+  expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
+}, 180_000);
