@@ -110,10 +110,11 @@ async function captureRoundTrip(shape: Shape) {
 
     const inserted = pick(shape.columns, shape.values.inserted, shape.payload);
     const updated = pick(shape.columns, shape.values.updated, shape.payload);
+    const unset = { session_variables: null, trace_context: null };
     const expected = [
-      { op: 'INSERT', data: { old: null, new: inserted } },
-      { op: 'UPDATE', data: { old: inserted, new: updated } },
-      { op: 'DELETE', data: { old: updated, new: null } },
+      { op: 'INSERT', data: { old: null, new: inserted }, ...unset },
+      { op: 'UPDATE', data: { old: inserted, new: updated }, ...unset },
+      { op: 'DELETE', data: { old: updated, new: null }, ...unset },
     ];
     const { rows } = await api.pool.query(
       `select schema_name, table_name, payload from event_triggers.event_log where trigger_name = $1
@@ -274,7 +275,7 @@ async function tooLong(place: Place, long: string) {
       [name],
     );
     expect(events.rows).toEqual([
-      { schema_name: actual.schema, table_name: actual.table, payload: { op: 'INSERT', data: { old: null, new: { [actual.column]: 'v' } } } },
+      { schema_name: actual.schema, table_name: actual.table, payload: { op: 'INSERT', data: { old: null, new: { [actual.column]: 'v' } }, session_variables: null, trace_context: null } },
     ]);
     expect((await api.query('delete_event_trigger', { name })).status).toBe(200);
   } finally {
@@ -382,7 +383,9 @@ describe('regressions found by the properties', () => {
       expect(rows[0].present, 'the column name ran as SQL').toBe(true);
       await client.query(`insert into public.smuggler values ('v')`);
       const events = await client.query(`select payload from event_triggers.event_log where trigger_name = 'smuggled'`);
-      expect(events.rows).toEqual([{ payload: { op: 'INSERT', data: { old: null, new: { [column]: 'v' } } } }]);
+      expect(events.rows).toEqual([
+        { payload: { op: 'INSERT', data: { old: null, new: { [column]: 'v' } }, session_variables: null, trace_context: null } },
+      ]);
     } finally {
       await client.query('rollback');
       client.release();

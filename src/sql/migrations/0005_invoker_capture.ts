@@ -8,7 +8,7 @@
  * role, often a superuser. Now:
  *
  * - the capture function is SECURITY INVOKER (search_path still pinned): the row images, and so any cast
- *   they call, are built as the role that wrote the row, as are the table's names;
+ *   they call, are built as the role that wrote the row, as are the names and the session variables;
  * - it hands the finished event to enqueue_event, SECURITY DEFINER, which calls no user code: it
  *   refuses to run outside a trigger, drops events of trigger names the catalog does not know, inserts
  *   into event_log and wakes the listeners (enqueue_event is now where the wake rule lives);
@@ -17,6 +17,9 @@
  *   else in the schema is revoked from PUBLIC, capture functions included, so that nobody but the
  *   daemon's role can attach a capture function to a table of their own (CREATE TRIGGER needs EXECUTE;
  *   firing a trigger does not).
+ *
+ * The event also carries Hasura's `session_variables` (the JSON of the `hasura.user` setting) and
+ * `trace_context` (of `hasura.tracecontext`), null when unset or not valid JSON.
  *
  * Migration 3 rewrote the NOTIFY line in the source of existing capture functions with a regular
  * expression, which a payload column named like that line could fool (with a catalog schema that needs
@@ -92,18 +95,35 @@ begin
       || 'JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_partition_root(TG_RELID);';
   end if;
 
+  -- hasura.user and hasura.tracecontext hold JSON when an application sets them as Hasura does
+  -- (SET LOCAL "hasura.user" = '{"x-hasura-user-id": "1"}'). Unset, they read as null (never set in the
+  -- session) or '' (set earlier, reset at the end of its transaction): no parsing then, so the
+  -- subtransaction of the exception block is paid only by a write that carries a value. A value that is
+  -- not JSON becomes null: it must not fail the user's write.
   body := format($fn$
     DECLARE
       _old jsonb;
       _new jsonb;
       _schema text;
       _table text;
+      _setting text;
+      _session jsonb;
+      _trace jsonb;
     BEGIN
       %1$s
       %2$s
       %3$s
+      _setting := current_setting('hasura.user', true);
+      IF _setting <> '' THEN
+        BEGIN _session := _setting::jsonb; EXCEPTION WHEN OTHERS THEN _session := NULL; END;
+      END IF;
+      _setting := current_setting('hasura.tracecontext', true);
+      IF _setting <> '' THEN
+        BEGIN _trace := _setting::jsonb; EXCEPTION WHEN OTHERS THEN _trace := NULL; END;
+      END IF;
       PERFORM %4$I.enqueue_event(_schema, _table, %5$L, jsonb_build_object('op', %6$L,
-        'data', jsonb_build_object('old', %7$s, 'new', %8$s)));
+        'data', jsonb_build_object('old', %7$s, 'new', %8$s),
+        'session_variables', _session, 'trace_context', _trace));
       RETURN NULL;
     END
   $fn$, images, skip_unchanged, table_names, ':SCHEMA_NAME', trigger_name, op, row_old, row_new);
