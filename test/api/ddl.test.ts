@@ -123,4 +123,34 @@ describe('DDL on captured tables', () => {
     ]);
     expect(await reasonFor('measures_ev')).toBeUndefined();
   });
+
+  test('a trigger on a sub-partition names that table, not the root: the table the trigger is on', async () => {
+    // root ⊃ mid ⊃ leaf, the leaf in another schema; one event trigger on the root, one on mid.
+    await api.pool.query(`create schema leaves;
+      create table root (id int, region text not null, at date not null) partition by list (region);
+      create table mid partition of root for values in ('eu') partition by range (at);
+      create table leaves.leaf partition of mid for values from ('2024-01-01') to ('2025-01-01')`);
+    await create({ name: 'root_ev', table: 'root', insert: { columns: '*' } });
+    await create({ name: 'mid_ev', table: 'mid', insert: { columns: '*' }, update: { columns: ['at'] } });
+    // Through each level: the row lands in the leaf every time.
+    await api.pool.query(`insert into root values (1, 'eu', '2024-02-01')`);
+    await api.pool.query(`insert into mid values (2, 'eu', '2024-03-01')`);
+    await api.pool.query(`insert into leaves.leaf values (3, 'eu', '2024-04-01')`);
+    await api.pool.query('alter table mid rename to middle');
+    await api.pool.query(`update root set at = '2024-05-01' where id = 1`);
+    const { rows } = await api.pool.query(
+      `select trigger_name, schema_name, table_name, payload->>'op' as op, payload->'data'->'new'->>'id' as id
+       from event_triggers.event_log where trigger_name in ('root_ev', 'mid_ev') order by trigger_name, created_at, id`,
+    );
+    expect(rows).toEqual([
+      { trigger_name: 'mid_ev', schema_name: 'public', table_name: 'mid', op: 'INSERT', id: '1' },
+      { trigger_name: 'mid_ev', schema_name: 'public', table_name: 'mid', op: 'INSERT', id: '2' },
+      { trigger_name: 'mid_ev', schema_name: 'public', table_name: 'mid', op: 'INSERT', id: '3' },
+      { trigger_name: 'mid_ev', schema_name: 'public', table_name: 'middle', op: 'UPDATE', id: '1' },
+      { trigger_name: 'root_ev', schema_name: 'public', table_name: 'root', op: 'INSERT', id: '1' },
+      { trigger_name: 'root_ev', schema_name: 'public', table_name: 'root', op: 'INSERT', id: '2' },
+      { trigger_name: 'root_ev', schema_name: 'public', table_name: 'root', op: 'INSERT', id: '3' },
+    ]);
+    expect(await reasonFor('mid_ev')).toBeUndefined();
+  });
 });

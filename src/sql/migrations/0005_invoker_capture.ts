@@ -21,6 +21,9 @@
  * The event also carries Hasura's `session_variables` (the JSON of the `hasura.user` setting) and
  * `trace_context` (of `hasura.tracecontext`), null when unset or not valid JSON.
  *
+ * A trigger on a sub-partition (p1 in p0 > p1 > p1a) reported its events under the root p0: the event now
+ * names the table the trigger is on, found through the trigger that the partition's clone comes from.
+ *
  * Migration 3 rewrote the NOTIFY line in the source of existing capture functions with a regular
  * expression, which a payload column named like that line could fool (with a catalog schema that needs
  * quotes, the user's INSERTs then failed on a malformed array literal). Source is no longer edited: each
@@ -59,7 +62,7 @@ $$;
 -- Creates (or replaces) the capture function of one operation of one event trigger, as the generator
 -- of this version writes it. payload_columns: null for "*"; listen_all: an UPDATE listening to "*"
 -- (an UPDATE that changes nothing then fires nothing); partitioned: the trigger is on a partitioned
--- table, so it fires on partitions and the event must name the partitioned table.
+-- table, so it fires on partitions and the event must name the table it is on.
 create function :SCHEMA.define_capture(
   trigger_name text, op text, payload_columns text[], listen_all boolean, partitioned boolean
 ) returns void
@@ -90,9 +93,14 @@ begin
     skip_unchanged := 'IF _old = _new THEN RETURN NULL; END IF;';
   end if;
   if partitioned then
-    -- A row of a partitioned table is captured under the partitioned (root) table, not the partition.
-    table_names := 'SELECT n.nspname, c.relname INTO _schema, _table FROM pg_class c '
-      || 'JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_partition_root(TG_RELID);';
+    -- A row trigger on a partitioned table fires on the partition that holds the row, through a clone of
+    -- itself with the same name. The table the trigger is on is the ancestor whose trigger of that name
+    -- is no clone (tgparentid 0): the partitioned table itself, at whatever depth (not the root).
+    table_names := 'SELECT n.nspname, c.relname INTO _schema, _table '
+      || 'FROM pg_partition_ancestors(TG_RELID) AS a(relid) '
+      || 'JOIN pg_trigger g ON g.tgrelid = a.relid AND g.tgname = TG_NAME AND g.tgparentid = 0 '
+      || 'JOIN pg_class c ON c.oid = a.relid JOIN pg_namespace n ON n.oid = c.relnamespace; '
+      || 'IF NOT FOUND THEN ' || table_names || ' END IF;';
   end if;
 
   -- hasura.user and hasura.tracecontext hold JSON when an application sets them as Hasura does
