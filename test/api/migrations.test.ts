@@ -153,3 +153,74 @@ test('an upgrade from version 2 rebuilds every capture with this version’s gen
   const { rows } = await pool.query(withSchema(`select payload->'data'->'new' as new from :SCHEMA.event_log where payload->>'op' = 'UPDATE'`, schema));
   expect(rows.map((r) => r.new)).toEqual([{ id: 1, [oddColumn]: 'a', mail: 'm@x' }]);
 });
+
+test('from version 3, where migration 3 had broken the capture of a payload column named like its NOTIFY line', async () => {
+  // A catalog schema that needs quotes, and a payload column holding a line that migration 3's pattern
+  // took for the generated NOTIFY: its rewrite put "order".wake_listeners inside the column list's
+  // literal, and every INSERT then failed on a malformed array literal.
+  const schema = 'order';
+  await migrateTo(schema, 2);
+  const column = "x\nPERFORM pg_notify(', ');\ny";
+  await pool.query(`create table nasty (id int primary key, ${pg.escapeIdentifier(column)} text)`);
+  await createTrigger(schema, 'nasty_ev', 'nasty', { insert: { columns: '*', payload: ['id', column] } });
+  // A trigger on a sub-partition, which version 3 reported under the root.
+  await pool.query(`create table p0 (id int, k int not null) partition by list (k);
+    create table p1 partition of p0 for values in (1) partition by list (id);
+    create table p1a partition of p1 for values in (1)`);
+  await createTrigger(schema, 'p1_ev', 'p1', { insert: { columns: '*' } });
+  await apply(schema, 3);
+  await expect(pool.query("insert into nasty values (1, 'a')")).rejects.toThrow(/malformed array literal/);
+
+  expect(await migrate(pool, schema)).toMatchObject({ applied: since(3) });
+  await pool.query("insert into nasty values (1, 'a')");
+  await pool.query('insert into p0 values (1, 1)');
+  const { rows } = await pool.query(
+    withSchema(`select trigger_name, table_name, payload->'data'->'new' as new from :SCHEMA.event_log order by trigger_name`, schema),
+  );
+  expect(rows).toEqual([
+    { trigger_name: 'nasty_ev', table_name: 'nasty', new: { id: 1, [column]: 'a' } },
+    { trigger_name: 'p1_ev', table_name: 'p1', new: { id: 1, k: 1 } },
+  ]);
+  for (const [trigger, table, payload] of [['nasty_ev', 'nasty', ['id', column]], ['p1_ev', 'p1', null]] as const) {
+    const fn = `pget_${trigger}_INSERT`;
+    const fresh = await freshlyInstalled(schema, trigger, fn, (client) =>
+      client.query(withSchema('select :SCHEMA.install_capture($1, $2::regclass, $3, null, $4, $5, false)', schema), [
+        trigger, table, 'INSERT', payload, `${schema}_events`,
+      ]),
+    );
+    expect((await functionOf(fn))!.src, fn).toBe(fresh);
+  }
+});
+
+test('from version 1 (dollar-quoted bodies): the same functions as a fresh install', async () => {
+  const schema = 'ancient';
+  await migrateTo(schema, 1);
+  await pool.query('create table old_orders (id int primary key, total int)');
+  await createTrigger(schema, 'old_ev', 'old_orders', {
+    insert: { columns: '*' },
+    update: { columns: ['total'], payload: ['total'] },
+    delete: { columns: '*' },
+  });
+  expect(await migrate(pool, schema)).toMatchObject({ applied: since(1) });
+  const specs = [['INSERT', null, null], ['UPDATE', ['total'], ['total']], ['DELETE', null, null]] as const;
+  for (const [op] of specs) {
+    const fn = `pget_old_ev_${op}`;
+    const fresh = await freshlyInstalled(schema, 'old_ev', fn, async (client) => {
+      for (const [o, listen, payload] of specs) {
+        await client.query(withSchema('select :SCHEMA.install_capture($1, $2::regclass, $3, $4, $5, $6, false)', schema), [
+          'old_ev', 'old_orders', o, listen, payload, `${schema}_events`,
+        ]);
+      }
+    });
+    expect((await functionOf(fn))!, fn).toMatchObject({ src: fresh, definer: false });
+  }
+  await pool.query('insert into old_orders values (1, 10)');
+  await pool.query('update old_orders set total = 11');
+  await pool.query('delete from old_orders');
+  const { rows } = await pool.query(withSchema(`select payload->>'op' as op, payload->'data' as data from :SCHEMA.event_log order by created_at`, schema));
+  expect(rows).toEqual([
+    { op: 'INSERT', data: { old: null, new: { id: 1, total: 10 } } },
+    { op: 'UPDATE', data: { old: { total: 10 }, new: { total: 11 } } },
+    { op: 'DELETE', data: { old: { id: 1, total: 11 }, new: null } },
+  ]);
+});
