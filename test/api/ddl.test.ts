@@ -106,6 +106,76 @@ describe('DDL on captured tables', () => {
     expect(await reasonFor('audits_ev')).toMatch(/pget_audits_ev_INSERT is missing/);
   });
 
+  test('DISABLE TRIGGER (ALL or one): writes go on uncaptured, and each disabled capture is reported until enabled', async () => {
+    await api.pool.query('create table switches (id int primary key, v int)');
+    await create({ name: 'switches_ev', table: 'switches', insert: { columns: '*' }, update: { columns: '*' }, delete: { columns: '*' } });
+    await api.pool.query('alter table switches disable trigger all');
+    await api.pool.query('insert into switches values (1, 1)');
+    await api.pool.query('update switches set v = 2');
+    expect(await lastEvent('switches_ev')).toBeUndefined();
+    const reason = await reasonFor('switches_ev');
+    for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
+      expect(reason).toContain(`the SQL trigger pget_switches_ev_${op} is disabled (ALTER TABLE ... DISABLE TRIGGER): ${op} is not captured`);
+    }
+    await api.pool.query('alter table switches enable trigger all');
+    expect(await reasonFor('switches_ev')).toBeUndefined();
+    await api.pool.query(`alter table switches disable trigger "pget_switches_ev_UPDATE"`);
+    expect(await reasonFor('switches_ev')).toBe(
+      'the SQL trigger pget_switches_ev_UPDATE is disabled (ALTER TABLE ... DISABLE TRIGGER): UPDATE is not captured',
+    );
+    await api.pool.query('update switches set v = 3');
+    await api.pool.query('delete from switches');
+    expect((await lastEvent('switches_ev')).payload.op).toBe('DELETE');
+    // Replacing the trigger installs its capture afresh, enabled.
+    await create({ name: 'switches_ev', table: 'switches', insert: { columns: '*' }, replace: true });
+    expect(await reasonFor('switches_ev')).toBeUndefined();
+  });
+
+  test('a capture that fires in the wrong replication mode is reported', async () => {
+    await api.pool.query('create table replicas (id int primary key)');
+    await create({ name: 'replica_only', table: 'replicas', insert: { columns: '*' } });
+    await create({ name: 'always_ev', table: 'replicas', delete: { columns: '*' }, trigger_on_replication: true });
+    await api.pool.query(`alter table replicas enable replica trigger "pget_replica_only_INSERT"`);
+    // ENABLE TRIGGER (ALL) sets every trigger to fire outside replication only, ALWAYS included.
+    await api.pool.query(`alter table replicas enable trigger "pget_always_ev_DELETE"`);
+    expect(await reasonFor('replica_only')).toBe(
+      'the SQL trigger pget_replica_only_INSERT is enabled for replication only (ENABLE REPLICA TRIGGER): INSERT is captured only from replication',
+    );
+    expect(await reasonFor('always_ev')).toBe(
+      'the SQL trigger pget_always_ev_DELETE does not fire for replicated rows, although trigger_on_replication is true: DELETE from replication is not captured',
+    );
+    await api.pool.query(`alter table replicas enable always trigger "pget_replica_only_INSERT", enable always trigger "pget_always_ev_DELETE"`);
+    expect(await reasonFor('replica_only')).toMatch(/fires for replicated rows too .*trigger_on_replication is false/);
+    expect(await reasonFor('always_ev')).toBeUndefined();
+  });
+
+  test('a capture disabled on one partition, or on the partitioned table only, is reported with the table it is on', async () => {
+    await api.pool.query(`create table readings (id int, k int not null) partition by list (k);
+      create table readings_1 partition of readings for values in (1);
+      create table readings_2 partition of readings for values in (2)`);
+    await create({ name: 'readings_ev', table: 'readings', insert: { columns: '*' } });
+    // On the partitioned table, ALTER TABLE reaches every partition: one reason.
+    await api.pool.query(`alter table readings disable trigger "pget_readings_ev_INSERT"`);
+    expect(await reasonFor('readings_ev')).toBe(
+      'the SQL trigger pget_readings_ev_INSERT is disabled (ALTER TABLE ... DISABLE TRIGGER): INSERT is not captured',
+    );
+    await api.pool.query(`alter table readings enable trigger "pget_readings_ev_INSERT"`);
+    // On one partition: its rows only.
+    await api.pool.query(`alter table readings_2 disable trigger "pget_readings_ev_INSERT"`);
+    await api.pool.query('insert into readings values (1, 1), (2, 2)');
+    const { rows } = await api.pool.query(`select payload->'data'->'new'->>'k' as k from event_triggers.event_log where trigger_name = 'readings_ev'`);
+    expect(rows).toEqual([{ k: '1' }]);
+    expect(await reasonFor('readings_ev')).toBe(
+      'the SQL trigger pget_readings_ev_INSERT is disabled on partition "public.readings_2" (ALTER TABLE ... DISABLE TRIGGER): INSERT is not captured',
+    );
+    // ONLY on the partitioned table: its own trigger, which the partitions' clones do not follow.
+    await api.pool.query(`alter table readings_2 enable trigger "pget_readings_ev_INSERT"`);
+    await api.pool.query(`alter table only readings disable trigger "pget_readings_ev_INSERT"`);
+    expect(await reasonFor('readings_ev')).toBe(
+      'the SQL trigger pget_readings_ev_INSERT is disabled on "public.readings" itself (ALTER TABLE ... DISABLE TRIGGER): INSERT is not captured',
+    );
+  });
+
   test('a partitioned table is captured under its own name, whatever the partition', async () => {
     await api.pool.query(`create table measures (id int, at date not null, v int) partition by range (at);
       create table measures_2024 partition of measures for values from ('2024-01-01') to ('2025-01-01');
