@@ -82,6 +82,39 @@ describe('DDL on captured tables', () => {
     expect((await lastEvent('prices_ev')).payload.data.new.amount).toBe(2);
   });
 
+  test('DROP COLUMN ... CASCADE of a listened column drops the UPDATE capture: writes go on, and it is reported', async () => {
+    await api.pool.query('create table stock (id int primary key, qty int, note text)');
+    await create({ name: 'stock_ev', table: 'stock', insert: { columns: '*' }, update: { columns: ['qty'] } });
+    await api.pool.query('alter table stock drop column qty cascade');
+    const { rows } = await api.pool.query(`select tgname from pg_trigger where tgrelid = 'stock'::regclass and not tgisinternal`);
+    expect(rows).toEqual([{ tgname: 'pget_stock_ev_INSERT' }]);
+    await api.pool.query(`insert into stock values (1, 'a')`);
+    await api.pool.query(`update stock set note = 'b'`);
+    expect((await lastEvent('stock_ev')).payload.op).toBe('INSERT');
+    expect(await reasonFor('stock_ev')).toBe(
+      'the SQL trigger pget_stock_ev_UPDATE is missing: UPDATE is not captured; ' +
+        'update.columns names column "qty" that no longer exists in "public.stock"',
+    );
+  });
+
+  test('DROP SCHEMA ... CASCADE of the table\'s schema: reported like a dropped table; delete and recreate work', async () => {
+    await api.pool.query('create schema doomed; create table doomed.things (id int primary key)');
+    await create({ name: 'doomed_ev', table: { schema: 'doomed', name: 'things' }, insert: { columns: '*' }, delete: { columns: '*' } });
+    await api.pool.query('drop schema doomed cascade');
+    expect(await reasonFor('doomed_ev')).toBe('table "doomed.things" no longer exists: the trigger captures nothing');
+    // The capture functions live in the catalog's schema: they stay, unused, until the trigger goes.
+    const functions = async () =>
+      (await api.pool.query(`select proname from pg_proc where proname like 'pget\\_doomed\\_ev%' order by 1`)).rows.map((r) => r.proname);
+    expect(await functions()).toEqual(['pget_doomed_ev_DELETE', 'pget_doomed_ev_INSERT']);
+    expect((await api.query('delete_event_trigger', { name: 'doomed_ev' })).status).toBe(200);
+    expect(await functions()).toEqual([]);
+    await api.pool.query('create schema doomed; create table doomed.things (id int primary key)');
+    await create({ name: 'doomed_ev', table: { schema: 'doomed', name: 'things' }, insert: { columns: '*' } });
+    await api.pool.query('insert into doomed.things values (1)');
+    expect(await lastEvent('doomed_ev')).toMatchObject({ schema_name: 'doomed', table_name: 'things' });
+    expect(await reasonFor('doomed_ev')).toBeUndefined();
+  });
+
   test('dropping the table: the trigger is reported inconsistent, and can be deleted or recreated', async () => {
     await api.pool.query('create table temp_things (id int primary key)');
     await create({ name: 'things_ev', table: 'temp_things', insert: { columns: '*' } });
