@@ -52,7 +52,9 @@ begin
   select event_schema, event_table, event_trigger, event_payload
   where exists (select 1 from :SCHEMA.event_triggers t where t.name = event_trigger);
   -- The rule of wake_listeners (migration 3), inline: one function call less per row. A shared try
-  -- that is refused means a daemon holds the wake lock or waits for it: it sleeps until NOTIFY.
+  -- that is refused means a daemon holds the wake lock or waits for it: it sleeps until NOTIFY. The
+  -- channel is the catalog's own, <schema>_events (src/catalog/channel.ts), not an argument: a caller
+  -- has no say in it.
   if found and not pg_try_advisory_xact_lock_shared(:SCHEMA.wake_lock_class(), 0) then
     perform pg_notify(':SCHEMA_NAME_events', '');
   end if;
