@@ -40,19 +40,30 @@ export const triggerStatements = (schema: string) =>
     /**
      * Each trigger ($1: one, or null: all) with its table as it is now: found by oid (renames), else by
      * name (a dump and restore gives new oids); its columns and the capture triggers it carries. No row
-     * for the table when it was dropped.
+     * for the table when it was dropped. trigger_states: each capture trigger on the table and on its
+     * partitions (the clones PostgreSQL makes of a trigger on a partitioned table), with tgenabled:
+     * O fires outside replication, A always, R only in replication, D never (DISABLE TRIGGER).
      */
     tableState: `
       select t.name, t.definition::text as definition,
              cur.schema_name as current_schema, cur.table_name as current_table,
-             cur.columns, cur.triggers
+             cur.columns, cur.triggers, cur.trigger_states
       from :SCHEMA.event_triggers t
       left join lateral (
         select n.nspname::text as schema_name, c.relname::text as table_name,
                array(select a.attname::text from pg_catalog.pg_attribute a
                      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
                array(select g.tgname::text from pg_catalog.pg_trigger g
-                     where g.tgrelid = c.oid and g.tgname like 'pget\_%') as triggers
+                     where g.tgrelid = c.oid and g.tgname like 'pget\_%') as triggers,
+               (select coalesce(json_agg(json_build_object(
+                         'name', g.tgname, 'enabled', g.tgenabled, 'partition', g.tgrelid <> c.oid,
+                         'table', pn.nspname || '.' || pc.relname) order by pn.nspname, pc.relname, g.tgname), '[]')
+                -- pg_partition_tree has no row for a table that is not partitioned: the table itself.
+                from (select c.oid as relid union select relid from pg_catalog.pg_partition_tree(c.oid)) p
+                join pg_catalog.pg_trigger g on g.tgrelid = p.relid
+                join pg_catalog.pg_class pc on pc.oid = p.relid
+                join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
+                where g.tgname like 'pget\_%') as trigger_states
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p')
           and (c.oid = t.table_oid or (n.nspname = t.schema_name and c.relname = t.table_name))

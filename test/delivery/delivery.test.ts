@@ -78,6 +78,10 @@ describe('delivery', () => {
     expect(insert.json.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(insert.json.delivery_info).toEqual({ max_retries: 0, current_retry: 0 });
     expect(insert.json.event.data.old).toBeNull();
+    // Hasura's keys, null when the writer set no hasura.user / hasura.tracecontext.
+    expect(Object.keys(insert.json.event).sort()).toEqual(['data', 'op', 'session_variables', 'trace_context']);
+    expect(insert.json.event.session_variables).toBeNull();
+    expect(insert.json.event.trace_context).toBeNull();
     // The bigint arrives as PostgreSQL wrote it, not rounded to 50755254975729660.
     expect(insert.text).toContain('"id": 50755254975729665');
     expect(insert.text).toContain('"price": 1.50');
@@ -366,5 +370,24 @@ describe('delivery', () => {
     expect(req!.json.event.op).toBe('MANUAL');
     expect(req!.json.event.data.old).toBeNull();
     expect(req!.text).toContain('"order": 50755254975729665');
+    // As Hasura: the session of the caller, an admin.
+    expect(req!.json.event.session_variables).toEqual({ 'x-hasura-role': 'admin' });
+    expect(req!.json.event.trace_context).toBeNull();
+  });
+
+  test('the session variables an application sets (SET LOCAL "hasura.user") reach the webhook', async () => {
+    await createTrigger({});
+    const client = await database.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`set local "hasura.user" = '{"x-hasura-role":"user","x-hasura-user-id":"42"}'`);
+      await client.query(`insert into ${table} values (1, 'pear', 3, null)`);
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+    const [req] = await hook.waitForRequests(1);
+    expect(req!.json.event.session_variables).toEqual({ 'x-hasura-role': 'user', 'x-hasura-user-id': '42' });
+    expect(req!.json.event.data.new.name).toBe('pear');
   });
 });

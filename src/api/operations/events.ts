@@ -12,6 +12,9 @@ import type { ChannelCommand } from '../../catalog/channel.js';
 import { AnswerBudget, type OperationContext, type Tx } from './context.js';
 import { currentTable, loadDefinition, SUCCESS } from './triggers.js';
 
+/** The session of a manual event's caller, as Hasura builds it for an admin. */
+const MANUAL_SESSION_VARIABLES = JSON.stringify({ 'x-hasura-role': 'admin' });
+
 export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: InvokeEventTriggerArgs) {
   const { definition: def } = await loadDefinition(ctx, tx, args.name);
   if (def.enable_manual === false) {
@@ -19,7 +22,13 @@ export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: In
     throw new ApiError('not-supported', `manual mode is not enabled for event trigger "${args.name}"`, OPERATION_PATH);
   }
   // The user's payload is re-serialised digit for digit (bigints included) and embedded as event.data.new.
-  const payload = `{"op":"MANUAL","data":{"old":null,"new":${stringifyParsed(args.payload)}}}`;
+  // session_variables are the caller's, as Hasura sets them for insert_event_log: every caller of this
+  // API is admin (X-Hasura-Role is accepted and ignored). Hasura also adds the request's other
+  // x-hasura-* headers; the operations do not see headers, so they are not added. No tracing here:
+  // trace_context is null.
+  const payload =
+    `{"op":"MANUAL","data":{"old":null,"new":${stringifyParsed(args.payload)}},` +
+    `"session_variables":${MANUAL_SESSION_VARIABLES},"trace_context":null}`;
   const table = await currentTable(ctx, tx, def);
   const inserted = await tx.client
     .query<{ id: string }>({ ...ctx.sql.events.insertManual, values: [table.schema, table.name, def.name, payload] })
