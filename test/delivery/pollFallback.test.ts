@@ -1,7 +1,7 @@
 /**
  * The fallback poll: when notifications are lost, events are still delivered, by the poll every
- * EVENTS_FETCH_INTERVAL. The loss is made real in the database: capture's wake_listeners() (migration 3),
- * which sends the NOTIFY, is replaced by one that sends nothing, so no NOTIFY can ever reach the daemon;
+ * EVENTS_FETCH_INTERVAL. The loss is made real in the database: capture's enqueue_event() (migration 5),
+ * which sends the NOTIFY, is replaced by the same function without its pg_notify, so no NOTIFY can ever reach the daemon;
  * a listener of the test's own confirms that none was sent.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -33,9 +33,13 @@ afterAll(async () => {
 test('notifications lost: each event is still delivered by the poll', async () => {
   // The daemon is quiet: it sleeps until NOTIFY (holding the wake lock), polling every POLL_MS.
   await eventually(() => wakeLockHeld(database.pool), 10_000, 'the quiet daemon sleeping until NOTIFY');
-  await database.pool.query(`
-    create or replace function event_triggers.wake_listeners(channel text, payload text) returns void
-    language plpgsql as $$ begin end $$`);
+  // Capture's enqueue_event (migration 5) sends the NOTIFY: the same function without its pg_notify.
+  const { rows: defined } = await database.pool.query<{ sql: string }>(
+    `select pg_get_functiondef('event_triggers.enqueue_event'::regproc) as sql`,
+  );
+  const silent = defined[0]!.sql.replace(/perform\s+pg_notify\([^;]*\);/gi, 'null;');
+  expect(silent, 'enqueue_event sends its NOTIFY with PERFORM pg_notify(...)').not.toBe(defined[0]!.sql);
+  await database.pool.query(silent);
   const listener = await database.pool.connect();
   const heard = recordNotifications(listener, 'event_triggers_events');
   await listener.query('listen event_triggers_events');
