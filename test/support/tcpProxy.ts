@@ -17,6 +17,8 @@ export interface ProxiedConnection {
   /** Bytes from the server held back by pause(), not yet delivered. */
   readonly heldBytes: number;
   readonly closed: boolean;
+  /** The client closed or destroyed its socket (seen even while silenced). */
+  readonly clientClosed: boolean;
   /** Holds back what the server sends (the client sends as usual), until resume(). */
   pause(): void;
   resume(): void;
@@ -49,6 +51,7 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
     let paused = false;
     let silenced = false;
     let closed = false;
+    let clientClosed = false;
     const held: Buffer[] = [];
     let heldBytes = 0;
 
@@ -61,7 +64,10 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
     client.on('error', close);
     upstream.on('error', close);
     // A half-open connection does not report the other side closing either.
-    client.on('close', () => (silenced ? undefined : close()));
+    client.on('close', () => {
+      clientClosed = true;
+      if (!silenced) close();
+    });
     upstream.on('close', () => (silenced ? undefined : close()));
 
     client.on('data', (chunk: Buffer) => {
@@ -92,6 +98,9 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
       },
       get closed() {
         return closed;
+      },
+      get clientClosed() {
+        return clientClosed;
       },
       pause() {
         paused = true;
