@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { withQueryTimeout } from '../db/queryTimeout.js';
+import { KEEPALIVE_IDLE_MS, withQueryTimeout } from '../db/watchedConnection.js';
 import { presenceStatements } from '../sql/presenceStatements.js';
 
 export interface PresenceOptions {
@@ -22,9 +22,6 @@ export interface PresenceOptions {
   heartbeatTimeoutMs: number;
   log: Logger;
 }
-
-/** Idle time before TCP keepalive probes start (the OS default is two hours on Linux). */
-export const KEEPALIVE_IDLE_MS = 10_000;
 
 export class Presence {
   private client: pg.Client | undefined;
