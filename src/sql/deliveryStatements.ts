@@ -14,15 +14,17 @@ const CLAIMED_COLUMNS = `
 export const deliveryStatements = (schema: string) =>
   statements('delivery', schema, {
     /**
-     * Claims up to $2 events that are due and held by nobody, oldest first. SKIP LOCKED lets several
-     * daemons fetch at once without waiting on, or taking, each other's rows.
+     * Claims up to $2 events that are due and held by nobody, in the order they fell due: a new event at
+     * its creation, a retry at its next_retry_at (oldest first). SKIP LOCKED lets several daemons fetch
+     * at once without waiting on, or taking, each other's rows. The conditions are event_log_due's
+     * (migration 4), so the scan reads only unheld events, and stops at the first one not yet due.
      */
     claimDue: `
       with due as (
         select id from :SCHEMA.event_log
         where not delivered and not error and not archived and locked_by is null
-          and (next_retry_at is null or next_retry_at <= now())
-        order by created_at
+          and coalesce(next_retry_at, created_at) <= now()
+        order by coalesce(next_retry_at, created_at)
         limit $2
         for update skip locked
       )
