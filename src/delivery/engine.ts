@@ -9,13 +9,20 @@
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { eventMachine, type AttemptReport, type EventContext, type RecordReport } from '../../machines/event.machine.js';
+import {
+  eventMachine,
+  type AttemptReport,
+  type CancelReason,
+  type EventContext,
+  type RecordReport,
+} from '../../machines/event.machine.js';
 import type { LocalEngine } from '../api/operations/context.js';
 import type { ChannelCommand } from '../catalog/channel.js';
 import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
 import { Fetcher } from './fetcher.js';
 import { Recorder } from './recorder.js';
+import { Releaser } from './releaser.js';
 import type { WakeLock } from './wakeLock.js';
 import type { ClaimedEvent, InvocationLog, WebhookCall, WebhookClient } from './webhookClient.js';
 
@@ -83,6 +90,7 @@ export class DeliveryEngine implements LocalEngine {
   private readonly waiting = new Set<string>();
   private readonly sql;
   private readonly recorder: Recorder;
+  private readonly releaser: Releaser;
   private readonly fetcher: Fetcher;
   private readonly machine;
   private state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
@@ -98,6 +106,7 @@ export class DeliveryEngine implements LocalEngine {
       instanceId: options.instanceId,
       log: options.log,
     });
+    this.releaser = new Releaser({ pool: options.pool, sql: this.sql, instanceId: options.instanceId, log: options.log });
     this.fetcher = new Fetcher(
       { ...options, sql: this.sql },
       {
@@ -144,7 +153,7 @@ export class DeliveryEngine implements LocalEngine {
   }
 
   handleCommand(command: ChannelCommand): void {
-    if (command.kind === 'redeliver' && command.instanceId === this.instanceId) this.redeliver(command.eventId);
+    if (command.kind === 'redeliver' && command.instanceId === this.instanceId) this.redeliver(command.eventId, command.generation);
     if (command.kind === 'triggers-changed') void this.onTriggerChanged(command.name);
   }
 
@@ -152,7 +161,7 @@ export class DeliveryEngine implements LocalEngine {
   async resync(): Promise<void> {
     await this.options.registry.reload();
     for (const { event } of [...this.live.values()]) {
-      if (!this.options.registry.get(event.trigger_name)) this.cancel(event.id);
+      if (!this.options.registry.get(event.trigger_name)) this.cancel(event.id, 'triggerGone');
     }
     this.nudge();
   }
@@ -163,8 +172,9 @@ export class DeliveryEngine implements LocalEngine {
     return live.actor.getSnapshot().matches('delivering') ? 'delivering' : 'idle';
   }
 
-  redeliver(eventId: string): void {
-    this.live.get(eventId)?.actor.send({ type: 'REDELIVER' });
+  /** redeliver_event reset the event to `generation` redeliveries: its actor starts over (if not already). */
+  redeliver(eventId: string, generation: number): void {
+    this.live.get(eventId)?.actor.send({ type: 'REDELIVER', generation });
   }
 
   stats(): EngineStats {
@@ -192,15 +202,18 @@ export class DeliveryEngine implements LocalEngine {
     await this.fetcher.stop();
     // Let the wake lock go: a daemon waiting for it takes over the sleeping.
     await this.options.wakeLock.release();
-    for (const id of [...this.queue, ...this.waiting]) this.cancel(id);
+    for (const id of [...this.queue, ...this.waiting]) this.cancel(id, 'drain');
     const deadline = Date.now() + timeoutMs;
     while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.delivering.size > 0) {
       this.options.log.warn({ abandoned: this.delivering.size }, 'drain timeout: abandoning deliveries in flight');
     }
-    for (const id of [...this.live.keys()]) this.cancel(id);
+    for (const id of [...this.live.keys()]) this.cancel(id, 'drain');
     for (const id of [...this.live.keys()]) this.forget(id);
     await this.recorder.stop(Math.max(1000, deadline - Date.now()));
+    // What is still to be handed back is handed back by the release of everything, just without the
+    // delay: the next daemon finds out for itself.
+    await this.releaser.stop(1000);
     await this.options.pool.query({ ...this.sql.releaseAll, values: [this.instanceId] });
     this.state = 'stopped';
   }
@@ -231,6 +244,7 @@ export class DeliveryEngine implements LocalEngine {
         endWait: ({ context }) => void this.waiting.delete(context.eventId),
         // Settled actors are stopped and dropped: memory follows the work in hand, not the history.
         announceSettled: ({ context }) => queueMicrotask(() => this.forget(context.eventId)),
+        releaseLock: ({ context }) => this.releaser.release(context.eventId),
       },
     });
   }
@@ -285,11 +299,12 @@ export class DeliveryEngine implements LocalEngine {
         verdict: context.verdict,
         retryDelayMs: context.retryDelayMs,
         release: park,
+        generation: context.generation,
         log,
       })
       .then(
-        (applied) => {
-          const report: RecordReport = { lockLost: !applied, parked: park && applied };
+        (result) => {
+          const report: RecordReport = result.outcome === 'applied' ? { outcome: 'applied', parked: park } : result;
           self.send({ type: 'RECORDED', report });
         },
         () => undefined, // the recorder stopped (drain): the actor is being cancelled
@@ -311,7 +326,13 @@ export class DeliveryEngine implements LocalEngine {
     if (this.live.has(row.id)) return;
     const actor = createActor(this.machine, {
       id: `event:${row.id}`,
-      input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, retryInMs: Number(row.retry_in_ms) },
+      input: {
+        eventId: row.id,
+        triggerName: row.trigger_name,
+        tries: row.tries,
+        retryInMs: Number(row.retry_in_ms),
+        generation: row.redeliveries,
+      },
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
     this.live.set(row.id, { actor, event: row, call: undefined, pendingLog: undefined });
@@ -319,9 +340,12 @@ export class DeliveryEngine implements LocalEngine {
     if (Number(row.retry_in_ms) > 0) actor.send({ type: 'RESUME_WAIT' });
   }
 
-  /** The actor lets go of the event (CANCEL → released), visibly in the inspector, then is forgotten. */
-  private cancel(eventId: string): void {
-    this.live.get(eventId)?.actor.send({ type: 'CANCEL' });
+  /**
+   * The actor lets go of the event (CANCEL → released), visibly in the inspector, then is forgotten;
+   * unless draining, it hands the event back in the database on the way (releaseLock).
+   */
+  private cancel(eventId: string, reason: CancelReason): void {
+    this.live.get(eventId)?.actor.send({ type: 'CANCEL', reason });
   }
 
   private forget(eventId: string): void {
@@ -343,7 +367,7 @@ export class DeliveryEngine implements LocalEngine {
     }
     if (this.options.registry.get(name)) return;
     // Deleted: its events were archived in the same transaction; stop delivering them.
-    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.cancel(event.id);
+    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.cancel(event.id, 'triggerGone');
   }
 
   // ---- slots ---------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ export interface ClaimedEvent {
   payload: string;
   /** ms until the next attempt, 0 when due. */
   retry_in_ms: string | number;
+  /** event_log.redeliveries: the generation the actor's verdicts must match. */
+  redeliveries: number;
 }
 
 /** What the invocation log row holds for one attempt. */

@@ -63,6 +63,7 @@ const event = (): ClaimedEvent => ({
   created_at: '2024-01-01T00:00:00.000000Z',
   payload: '{"op":"INSERT","data":{"old":null,"new":{"id":1}}}',
   retry_in_ms: 0,
+  redeliveries: 0,
 });
 
 /** Fails after ms rather than waiting: what is tested is that the outcome does not wait that long. */

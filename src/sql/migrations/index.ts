@@ -5,7 +5,7 @@
 import { catalogMigration } from './0001_catalog.js';
 import { installCaptureQuotingMigration } from './0002_install_capture_quoting.js';
 import { wakeOnlyListenersMigration } from './0003_wake_only_listeners.js';
-import { dueIndexMigration } from './0004_due_index.js';
+import { dueIndexAndRedeliveriesMigration } from './0004_due_index_and_redeliveries.js';
 
 export interface Migration {
   version: number;
@@ -18,5 +18,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'catalog', sql: catalogMigration },
   { version: 2, name: 'install_capture_quoting', sql: installCaptureQuotingMigration },
   { version: 3, name: 'wake_only_listeners', sql: wakeOnlyListenersMigration },
-  { version: 4, name: 'due_index', sql: dueIndexMigration },
+  { version: 4, name: 'due_index_and_redeliveries', sql: dueIndexAndRedeliveriesMigration },
 ];

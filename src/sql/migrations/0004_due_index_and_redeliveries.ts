@@ -1,4 +1,6 @@
 /**
+ * Two changes to event_log: an index that serves the fetch alone, and a redelivery generation.
+ *
  * event_log_due replaces event_log_pending as the fetch's index. The old one, on created_at over every
  * event not settled, also held the events locked by daemons (retries waiting in memory while a webhook is
  * down: thousands) and those parked for a retry due later; the claim, run every few milliseconds while
@@ -23,14 +25,24 @@
  * event_log_trigger), so it is dropped rather than kept beside the new one: every index costs every
  * capture and every claim.
  *
+ * redeliveries counts the resets of redeliver_event. A claim hands the count to the event's actor, and an
+ * attempt's verdict is written only while the count is still the one the attempt started with; an attempt
+ * that a redelivery overtook resets the event instead (recordAttempts in src/sql/deliveryStatements.ts).
+ * Before, an attempt in flight while redeliver_event committed wrote its verdict over the reset (an error,
+ * the lock released), the actor's next attempt was refused for want of the lock, and the redelivery was
+ * lost. A column added with a constant default rewrites no rows.
+ *
  * The index is built in the migration's transaction (CREATE INDEX CONCURRENTLY cannot run in one), so
  * capture waits for the build: it reads the whole event_log, settled events included. On a large one,
  * prune the settled events before upgrading.
  */
-export const dueIndexMigration = String.raw`
+export const dueIndexAndRedeliveriesMigration = String.raw`
 -- Serves the fetch (claimDue): events nobody holds, by the time they are due.
 create index event_log_due on :SCHEMA.event_log ((coalesce(next_retry_at, created_at)))
   where not delivered and not error and not archived and locked_by is null;
 
 drop index :SCHEMA.event_log_pending;
+
+-- How many times redeliver_event reset the event: the generation an attempt's verdict must match.
+alter table :SCHEMA.event_log add column redeliveries integer not null default 0;
 `;
