@@ -23,13 +23,14 @@ const BLOCKED = 20_000;
 const DUE = 100;
 const HISTORY = 200_000;
 
-/** claimDue as it was before migration 4: the oldest undelivered first, by created_at. */
+/** claimDue as it was before migration 4: the oldest undelivered first, by created_at (no redeliveries yet). */
 function claimBefore(): string {
   const after = deliveryStatements(SCHEMA).claimDue.text;
   const before = after
     .replace('and coalesce(next_retry_at, created_at) <= now()', 'and (next_retry_at is null or next_retry_at <= now())')
-    .replace('order by coalesce(next_retry_at, created_at)', 'order by created_at');
-  if (before === after || before.includes('coalesce')) throw new Error('claimPlan: claimDue changed; update claimBefore()');
+    .replace('order by coalesce(next_retry_at, created_at)', 'order by created_at')
+    .replace(' e.redeliveries,', '');
+  if (before.includes('coalesce') || before.includes('redeliveries')) throw new Error('claimPlan: claimDue changed; update claimBefore()');
   return before;
 }
 
@@ -43,7 +44,8 @@ async function seed(client: pg.Client, layout: 'fresh' | 'churned'): Promise<voi
   await client.query(
     withSchema(
       `insert into :SCHEMA.event_log (schema_name, table_name, trigger_name, payload, created_at, delivered, tries)
-       select 'public', 'orders', 'orders', '{"op":"INSERT","data":{"new":{}}}', now() - interval '1 day' + g * interval '1 millisecond', true, 1
+       select 'public', 'orders', 'orders', '{"op":"INSERT","data":{"new":{}}}',
+              now() - interval '1 day' + g * interval '1 millisecond', true, 1
        from generate_series(1, $1::int) g`,
       SCHEMA,
     ),
@@ -52,8 +54,10 @@ async function seed(client: pg.Client, layout: 'fresh' | 'churned'): Promise<voi
   const insert = (where: string) =>
     client.query(
       withSchema(
-        `insert into :SCHEMA.event_log (schema_name, table_name, trigger_name, payload, created_at, locked_by, locked_at, next_retry_at, tries)
-         select 'public', 'orders', 'orders', jsonb_build_object('op', 'INSERT', 'data', jsonb_build_object('new', jsonb_build_object('id', g))),
+        `insert into :SCHEMA.event_log
+           (schema_name, table_name, trigger_name, payload, created_at, locked_by, locked_at, next_retry_at, tries)
+         select 'public', 'orders', 'orders',
+                jsonb_build_object('op', 'INSERT', 'data', jsonb_build_object('new', jsonb_build_object('id', g))),
                 now() - interval '1 hour' + g * interval '1 millisecond', ${where}
          from generate_series($1::int, $2::int) g`,
         SCHEMA,
@@ -65,8 +69,12 @@ async function seed(client: pg.Client, layout: 'fresh' | 'churned'): Promise<voi
     await insert(`case when g % 2 = 0 then '${daemon}'::uuid end, case when g % 2 = 0 then now() end, now() + interval '1 hour', 1`);
   } else {
     await insert('null, null, null, 0');
-    await client.query(withSchema(`update :SCHEMA.event_log set locked_by = $1, locked_at = now(), next_retry_at = now() + interval '1 minute', tries = 1 where (payload->'data'->'new'->>'id')::int % 2 = 0`, SCHEMA), [daemon]);
-    await client.query(withSchema(`update :SCHEMA.event_log set next_retry_at = now() + interval '1 hour', tries = 1 where locked_by is null`, SCHEMA));
+    const lock = `update :SCHEMA.event_log
+      set locked_by = $1, locked_at = now(), next_retry_at = now() + interval '1 minute', tries = 1
+      where (payload->'data'->'new'->>'id')::int % 2 = 0`;
+    await client.query(withSchema(lock, SCHEMA), [daemon]);
+    const park = `update :SCHEMA.event_log set next_retry_at = now() + interval '1 hour', tries = 1 where locked_by is null`;
+    await client.query(withSchema(park, SCHEMA));
   }
   await client.query(
     withSchema(

@@ -158,7 +158,9 @@ export const eventMachine = setup({
     /** REDELIVER during an attempt: remembered until the attempt is recorded. */
     requestRedeliver: assign({
       redeliverGeneration: ({ context, event }) =>
-        event.type === 'REDELIVER' ? Math.max(event.generation, context.redeliverGeneration ?? event.generation) : context.redeliverGeneration,
+        event.type === 'REDELIVER'
+          ? Math.max(event.generation, context.redeliverGeneration ?? event.generation)
+          : context.redeliverGeneration,
     }),
     /** The attempt was recorded (its verdict applied): now start over for the REDELIVER that came meanwhile. */
     startOverRequested: assign({

@@ -9,13 +9,8 @@
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import {
-  eventMachine,
-  type AttemptReport,
-  type CancelReason,
-  type EventContext,
-  type RecordReport,
-} from '../../machines/event.machine.js';
+import { eventMachine, type AttemptReport, type CancelReason, type EventContext } from '../../machines/event.machine.js';
+import type { RecordReport } from '../../machines/event.machine.js';
 import type { LocalEngine } from '../api/operations/context.js';
 import type { ChannelCommand } from '../catalog/channel.js';
 import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
@@ -324,20 +319,15 @@ export class DeliveryEngine implements LocalEngine {
 
   private spawn(row: ClaimedEvent): void {
     if (this.live.has(row.id)) return;
+    const retryInMs = Number(row.retry_in_ms);
     const actor = createActor(this.machine, {
       id: `event:${row.id}`,
-      input: {
-        eventId: row.id,
-        triggerName: row.trigger_name,
-        tries: row.tries,
-        retryInMs: Number(row.retry_in_ms),
-        generation: row.redeliveries,
-      },
+      input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, generation: row.redeliveries, retryInMs },
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
     this.live.set(row.id, { actor, event: row, call: undefined, pendingLog: undefined });
     actor.start();
-    if (Number(row.retry_in_ms) > 0) actor.send({ type: 'RESUME_WAIT' });
+    if (retryInMs > 0) actor.send({ type: 'RESUME_WAIT' });
   }
 
   /**

@@ -22,7 +22,8 @@ afterAll(async () => {
 
 const insert = (values: string, count: number) =>
   database.pool.query(
-    `insert into event_triggers.event_log (schema_name, table_name, trigger_name, payload, created_at, delivered, locked_by, next_retry_at)
+    `insert into event_triggers.event_log
+       (schema_name, table_name, trigger_name, payload, created_at, delivered, locked_by, next_retry_at)
      select 'public', 't', 't', jsonb_build_object('n', g), ${values} from generate_series(1, $1::int) g`,
     [count],
   );

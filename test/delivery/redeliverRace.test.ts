@@ -62,7 +62,10 @@ async function eventRow(id: string) {
 /** Statements of other sessions waiting for a lock that `client`'s transaction holds. */
 async function blockedBy(client: pg.PoolClient): Promise<number> {
   const pid = (await client.query('select pg_backend_pid() as pid')).rows[0].pid;
-  const { rows } = await database.pool.query('select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [pid]);
+  const { rows } = await database.pool.query(
+    'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
+    [pid],
+  );
   return rows[0].n;
 }
 
@@ -91,8 +94,8 @@ for (const where of ['on the daemon that holds the event', 'on another daemon (t
     const afterCommit: Array<() => void> = [];
     try {
       await client.query('begin');
-      expect(await redeliverEvent(context(where.startsWith('on the daemon')), { client, afterCommit: (fn) => afterCommit.push(fn) }, { event_id: id }))
-        .toEqual({ message: 'success' });
+      const tx = { client, afterCommit: (fn: () => void) => afterCommit.push(fn) };
+      expect(await redeliverEvent(context(where.startsWith('on the daemon')), tx, { event_id: id })).toEqual({ message: 'success' });
       // The retry falls due meanwhile: the second attempt is made and its verdict waits for the row.
       await hook.waitForRequests(2, 15_000);
       await eventually(() => blockedBy(client).then((count) => count > 0), 15_000, "the attempt's write waiting for the reset");
@@ -112,7 +115,10 @@ for (const where of ['on the daemon that holds the event', 'on another daemon (t
     expect(row).toMatchObject({ delivered: true, error: false, tries: 1, locked_by: null, redeliveries: 1 });
     // The attempt the redelivery overtook counted for nothing; the one after it started over.
     expect(hook.requests.map((r) => r.json.delivery_info.current_retry)).toEqual([0, 1, 0]);
-    const logs = await database.pool.query('select status from event_triggers.event_invocation_logs where event_id = $1 order by created_at', [id]);
+    const logs = await database.pool.query(
+      'select status from event_triggers.event_invocation_logs where event_id = $1 order by created_at',
+      [id],
+    );
     expect(logs.rows.map((r) => r.status)).toEqual([500, 500, 200]);
   });
 }
