@@ -18,6 +18,15 @@
  * - delivered: a 2xx was recorded. error: attempts ran out. Both accept REDELIVER (redeliver_event).
  * - released: the event is no longer this daemon's (its lock was taken over, its trigger deleted, the
  *   daemon is draining, or its retry was parked in the database), so the actor has nothing left to do.
+ *   If the daemon still holds the event when the actor lets go (its trigger could not be found, its
+ *   outcome could not be written, it was cancelled other than by drain), `releaseLock` hands it back.
+ *
+ * Redelivery generations: event_log.redeliveries counts the resets of redeliver_event. The actor carries
+ * the count it last saw (`generation`); a REDELIVER carries the count its reset wrote and is ignored
+ * unless newer. An attempt's verdict is written only while the count is unchanged; an attempt that a
+ * redelivery overtook is recorded as `superseded` (the event reset instead), and the actor starts over
+ * with the new count. So whichever of the reset and the attempt's write reaches the row first, the
+ * redelivery happens.
  */
 import { assign, setup } from 'xstate';
 
@@ -28,6 +37,8 @@ export interface EventMachineInput {
   tries: number;
   /** Restoring an event that was waiting for a retry: ms left until its next attempt. */
   retryInMs?: number;
+  /** event_log.redeliveries when claimed. */
+  generation: number;
 }
 
 /** What one attempt came to, as reported by the engine's webhook call. */
@@ -50,12 +61,22 @@ export interface AttemptReport {
 export type Verdict = 'delivered' | 'retry' | 'error';
 
 /** What recording an attempt came to. */
-export interface RecordReport {
-  /** The event's lock had passed to another daemon: this attempt's verdict was not applied. */
-  lockLost: boolean;
-  /** The retry was parked in the database (the lock released) rather than waited for here. */
-  parked: boolean;
-}
+export type RecordReport =
+  /** The verdict is the event's state now; `parked`: the retry's lock was released, any daemon fetches it when due. */
+  | { outcome: 'applied'; parked: boolean }
+  /** The event's lock had passed to another daemon: nothing was applied. */
+  | { outcome: 'lockLost' }
+  /** Not even the verdict alone could be stored (its data is at fault): nothing was applied, the lock is still held. */
+  | { outcome: 'notWritten' }
+  /** redeliver_event reset the event while the attempt was under way: the event was reset, not judged. */
+  | { outcome: 'superseded'; generation: number };
+
+/** Why the engine cancels an actor. */
+export type CancelReason =
+  /** The daemon is draining: it releases every lock it holds at once afterwards. */
+  | 'drain'
+  /** The event's trigger is gone from this daemon's definitions (deleted, or a reload missed it). */
+  | 'triggerGone';
 
 export interface EventContext {
   eventId: string;
@@ -64,8 +85,10 @@ export interface EventContext {
   lastAttempt: AttemptReport | null;
   verdict: Verdict | null;
   retryDelayMs: number;
-  /** redeliver_event arrived while an attempt was under way: start over once it is recorded. */
-  redeliverRequested: boolean;
+  /** event_log.redeliveries as this actor last knew it: its attempts' verdicts apply only while it holds. */
+  generation: number;
+  /** A REDELIVER that arrived while an attempt was under way (its generation): start over once recorded. */
+  redeliverGeneration: number | null;
 }
 
 export type EventMachineEvent =
@@ -75,12 +98,12 @@ export type EventMachineEvent =
   | { type: 'WEBHOOK_RESPONDED'; report: AttemptReport }
   /** The attempt is in the database. */
   | { type: 'RECORDED'; report: RecordReport }
-  /** redeliver_event: reset the attempts and deliver again. */
-  | { type: 'REDELIVER' }
+  /** redeliver_event reset the event, to `generation` redeliveries: deliver again from the start. */
+  | { type: 'REDELIVER'; generation: number }
   /** Restored from the database while it waited for a retry: wait out the rest (context.retryDelayMs). */
   | { type: 'RESUME_WAIT' }
-  /** The event is no longer this daemon's to deliver (trigger deleted, drain). */
-  | { type: 'CANCEL' };
+  /** The event is no longer this daemon's to deliver. */
+  | { type: 'CANCEL'; reason: CancelReason };
 
 export const eventMachine = setup({
   types: {
@@ -106,6 +129,11 @@ export const eventMachine = setup({
     endWait: () => {},
     /** Tell the engine the actor is done (it is then stopped and forgotten). */
     announceSettled: () => {},
+    /**
+     * Hand the event back in the database (its lock, with the next attempt a little ahead): the actor
+     * lets go of an event this daemon still holds, and nothing else would ever unlock it.
+     */
+    releaseLock: () => {},
     takeReport: assign({
       lastAttempt: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? event.report : null),
       tries: ({ context, event }) => (event.type === 'WEBHOOK_RESPONDED' && !event.report.triggerGone ? context.tries + 1 : context.tries),
@@ -120,8 +148,40 @@ export const eventMachine = setup({
       retryDelayMs: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? event.report.intervalMs : 0),
     }),
     judgeError: assign({ verdict: 'error', retryDelayMs: 0 }),
-    resetTries: assign({ tries: 0, redeliverRequested: false, verdict: null }),
-    requestRedeliver: assign({ redeliverRequested: true }),
+    /** REDELIVER outside an attempt: start over at its generation. */
+    startOver: assign({
+      tries: 0,
+      verdict: null,
+      redeliverGeneration: null,
+      generation: ({ context, event }) => (event.type === 'REDELIVER' ? event.generation : context.generation),
+    }),
+    /** REDELIVER during an attempt: remembered until the attempt is recorded. */
+    requestRedeliver: assign({
+      redeliverGeneration: ({ context, event }) =>
+        event.type === 'REDELIVER'
+          ? Math.max(event.generation, context.redeliverGeneration ?? event.generation)
+          : context.redeliverGeneration,
+    }),
+    /** The attempt was recorded (its verdict applied): now start over for the REDELIVER that came meanwhile. */
+    startOverRequested: assign({
+      tries: 0,
+      verdict: null,
+      redeliverGeneration: null,
+      generation: ({ context }) => context.redeliverGeneration ?? context.generation,
+    }),
+    /**
+     * A redelivery overtook the attempt: the database reset the event and says its generation; a REDELIVER
+     * already received may name a later one (both are committed counts, the larger is the newer).
+     */
+    adoptGeneration: assign({
+      tries: 0,
+      verdict: null,
+      redeliverGeneration: null,
+      generation: ({ context, event }) =>
+        event.type === 'RECORDED' && event.report.outcome === 'superseded'
+          ? Math.max(event.report.generation, context.redeliverGeneration ?? 0)
+          : context.generation,
+    }),
   },
   guards: {
     triggerGone: ({ event }) => event.type === 'WEBHOOK_RESPONDED' && event.report.triggerGone === true,
@@ -131,9 +191,16 @@ export const eventMachine = setup({
     /** Attempts in total are num_retries + 1: one more remains after this one. */
     attemptsRemain: ({ context, event }) =>
       event.type === 'WEBHOOK_RESPONDED' && context.tries + 1 < event.report.numRetries + 1,
-    redeliverRequested: ({ context }) => context.redeliverRequested,
-    lockLost: ({ event }) => event.type === 'RECORDED' && event.report.lockLost,
-    parked: ({ event }) => event.type === 'RECORDED' && event.report.parked,
+    /** A REDELIVER is acted on only if its reset is newer than what the actor knows. */
+    newerGeneration: ({ context, event }) =>
+      event.type === 'REDELIVER' && event.generation > Math.max(context.generation, context.redeliverGeneration ?? -1),
+    redeliverRequested: ({ context }) => context.redeliverGeneration !== null,
+    lockLost: ({ event }) => event.type === 'RECORDED' && event.report.outcome === 'lockLost',
+    notWritten: ({ event }) => event.type === 'RECORDED' && event.report.outcome === 'notWritten',
+    superseded: ({ event }) => event.type === 'RECORDED' && event.report.outcome === 'superseded',
+    parked: ({ event }) => event.type === 'RECORDED' && event.report.outcome === 'applied' && event.report.parked,
+    /** Drain releases every lock at once afterwards; any other cancel must release the event's own. */
+    cancelledForDrain: ({ event }) => event.type === 'CANCEL' && event.reason === 'drain',
     verdictDelivered: ({ context }) => context.verdict === 'delivered',
     verdictRetry: ({ context }) => context.verdict === 'retry',
   },
@@ -149,10 +216,16 @@ export const eventMachine = setup({
     lastAttempt: null,
     verdict: null,
     retryDelayMs: input.retryInMs ?? 0,
-    redeliverRequested: false,
+    generation: input.generation,
+    redeliverGeneration: null,
   }),
   initial: 'pending',
-  on: { CANCEL: '.released' },
+  on: {
+    CANCEL: [
+      { guard: 'cancelledForDrain', target: '.released' },
+      { target: '.released', actions: 'releaseLock' },
+    ],
+  },
   states: {
     pending: {
       entry: 'requestSlot',
@@ -160,20 +233,20 @@ export const eventMachine = setup({
       on: {
         START: 'delivering',
         RESUME_WAIT: 'retryWait',
-        REDELIVER: { actions: 'resetTries' },
+        REDELIVER: { guard: 'newerGeneration', actions: 'startOver' },
       },
     },
     delivering: {
       initial: 'calling',
       exit: 'releaseSlot',
-      on: { REDELIVER: { actions: 'requestRedeliver' } },
+      on: { REDELIVER: { guard: 'newerGeneration', actions: 'requestRedeliver' } },
       states: {
         calling: {
           entry: 'callWebhook',
           exit: 'abortWebhook',
           on: {
             WEBHOOK_RESPONDED: [
-              { guard: 'triggerGone', target: '#event.released', actions: 'takeReport' },
+              { guard: 'triggerGone', target: '#event.released', actions: ['takeReport', 'releaseLock'] },
               { guard: 'succeeded', target: 'recording', actions: ['takeReport', 'judgeDelivered'] },
               { guard: 'retryAfterGiven', target: 'recording', actions: ['takeReport', 'judgeRetryAfter'] },
               { guard: 'attemptsRemain', target: 'recording', actions: ['takeReport', 'judgeRetry'] },
@@ -186,7 +259,9 @@ export const eventMachine = setup({
           on: {
             RECORDED: [
               { guard: 'lockLost', target: '#event.released' },
-              { guard: 'redeliverRequested', target: '#event.pending', actions: 'resetTries' },
+              { guard: 'notWritten', target: '#event.released', actions: 'releaseLock' },
+              { guard: 'superseded', target: '#event.pending', actions: 'adoptGeneration' },
+              { guard: 'redeliverRequested', target: '#event.pending', actions: 'startOverRequested' },
               { guard: 'parked', target: '#event.released' },
               { guard: 'verdictDelivered', target: '#event.delivered' },
               { guard: 'verdictRetry', target: '#event.retryWait' },
@@ -200,15 +275,22 @@ export const eventMachine = setup({
       entry: 'beginWait',
       exit: 'endWait',
       after: { retryDelay: 'pending' },
-      on: { REDELIVER: { target: 'pending', actions: 'resetTries' } },
+      on: { REDELIVER: { guard: 'newerGeneration', target: 'pending', actions: 'startOver' } },
     },
+    // Settled: the verdict that settled the event released its lock, so a cancel has nothing to hand back.
     delivered: {
       entry: 'announceSettled',
-      on: { REDELIVER: { target: 'pending', actions: 'resetTries' } },
+      on: {
+        REDELIVER: { guard: 'newerGeneration', target: 'pending', actions: 'startOver' },
+        CANCEL: 'released',
+      },
     },
     error: {
       entry: 'announceSettled',
-      on: { REDELIVER: { target: 'pending', actions: 'resetTries' } },
+      on: {
+        REDELIVER: { guard: 'newerGeneration', target: 'pending', actions: 'startOver' },
+        CANCEL: 'released',
+      },
     },
     released: {
       entry: 'announceSettled',

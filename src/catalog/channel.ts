@@ -7,8 +7,11 @@ export const notifyChannel = (schema: string) => `${schema}_events`;
 export type ChannelCommand =
   /** A trigger was created, replaced or deleted: reload definitions. */
   | { kind: 'triggers-changed'; name: string }
-  /** redeliver_event for an event that instanceId holds in retryWait. */
-  | { kind: 'redeliver'; eventId: string; instanceId: string };
+  /**
+   * redeliver_event for an event that instanceId holds in retryWait; generation is the event's
+   * redeliveries after the reset, so the actor acts on it only once (see machines/event.machine.ts).
+   */
+  | { kind: 'redeliver'; eventId: string; instanceId: string; generation: number };
 
 /** Parses a notification payload: undefined for a wake-up or anything unrecognised. */
 export function parseChannelCommand(payload: string | undefined): ChannelCommand | undefined {
@@ -16,7 +19,14 @@ export function parseChannelCommand(payload: string | undefined): ChannelCommand
   try {
     const value = JSON.parse(payload) as Partial<ChannelCommand>;
     if (value.kind === 'triggers-changed' && typeof value.name === 'string') return value as ChannelCommand;
-    if (value.kind === 'redeliver' && typeof value.eventId === 'string' && typeof value.instanceId === 'string') {
+    // A daemon older than catalog migration 4 sends no generation: its command is not acted on (see
+    // docs/delivery.md, mixed versions), as a wake-up only.
+    if (
+      value.kind === 'redeliver' &&
+      typeof value.eventId === 'string' &&
+      typeof value.instanceId === 'string' &&
+      Number.isInteger(value.generation)
+    ) {
       return value as ChannelCommand;
     }
   } catch {

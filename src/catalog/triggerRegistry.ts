@@ -35,7 +35,12 @@ export interface ResolvedTrigger {
 
 export class TriggerRegistry {
   private triggers = new Map<string, ResolvedTrigger>();
-  private loading: Promise<void> | undefined;
+  /** The load whose query is under way, and the one queued to start once it ends. */
+  private inFlight: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  /** Loads are numbered as they start; only a later-started one may replace what an earlier one found. */
+  private started = 0;
+  private applied = 0;
   private readonly sql;
 
   constructor(
@@ -63,13 +68,36 @@ export class TriggerRegistry {
     return [...this.triggers.values()];
   }
 
-  /** Reloads every definition; concurrent callers share one query. */
+  /**
+   * Reloads every definition. Resolves once a load that *started after this call* is applied: a load
+   * already in flight may have read the catalog before the change the caller was told about committed
+   * (a delete or replace would then be missed until some later reload), so a caller arriving meanwhile
+   * waits for one more load after it. Every caller arriving during the same load shares that next one,
+   * so there are at most two loads, one running and one queued, however many callers.
+   */
   reload(): Promise<void> {
-    this.loading ??= this.load().finally(() => (this.loading = undefined));
-    return this.loading;
+    if (!this.inFlight) return this.startLoad();
+    this.queued ??= this.inFlight
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.queued = undefined;
+        return this.startLoad();
+      });
+    return this.queued;
   }
 
-  private async load() {
+  private startLoad(): Promise<void> {
+    const load: Promise<void> = this.load(++this.started).finally(() => {
+      if (this.inFlight === load) this.inFlight = undefined;
+    });
+    this.inFlight = load;
+    return load;
+  }
+
+  private async load(seq: number) {
     const { rows } = await this.pool.query<{ name: string; id: string; definition: string }>(this.sql.listAll);
     const next = new Map<string, ResolvedTrigger>();
     for (const row of rows) {
@@ -79,6 +107,10 @@ export class TriggerRegistry {
       }
       next.set(row.name, resolved);
     }
+    // Two loads overlap only if a caller started one between the end of a load and the start of the
+    // queued one; the older result must not overwrite the newer.
+    if (seq < this.applied) return;
+    this.applied = seq;
     this.triggers = next;
   }
 }

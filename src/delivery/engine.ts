@@ -1,6 +1,7 @@
 /**
  * The delivery engine: one event actor per claimed event, a bounded number of them delivering at once,
- * a fetch loop woken by NOTIFY, takeover of the events of daemons that are gone, and a graceful drain.
+ * fed by the fetch loop (fetcher.ts), takeover of the events of daemons that are gone, and a graceful
+ * drain.
  *
  * The database is the truth; actors are its live view. Every verdict is written (recorder.ts) before an
  * actor moves on, and every event an actor holds is locked by this instance in event_log.
@@ -8,12 +9,15 @@
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { eventMachine, type AttemptReport, type EventContext, type RecordReport } from '../../machines/event.machine.js';
+import { eventMachine, type AttemptReport, type CancelReason, type EventContext } from '../../machines/event.machine.js';
+import type { RecordReport } from '../../machines/event.machine.js';
 import type { LocalEngine } from '../api/operations/context.js';
 import type { ChannelCommand } from '../catalog/channel.js';
 import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
+import { Fetcher } from './fetcher.js';
 import { Recorder } from './recorder.js';
+import { Releaser } from './releaser.js';
 import type { WakeLock } from './wakeLock.js';
 import type { ClaimedEvent, InvocationLog, WebhookCall, WebhookClient } from './webhookClient.js';
 
@@ -81,15 +85,12 @@ export class DeliveryEngine implements LocalEngine {
   private readonly waiting = new Set<string>();
   private readonly sql;
   private readonly recorder: Recorder;
+  private readonly releaser: Releaser;
+  private readonly fetcher: Fetcher;
   private readonly machine;
   private state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
-  private nudged = false;
-  private wake: (() => void) | undefined;
   private pumpScheduled = false;
-  private waitingForRoom = false;
-  private loop: Promise<void> | undefined;
   private takeoverTimer: NodeJS.Timeout | undefined;
-  private readonly counters = { claimed: 0, fetches: 0, wakeLockReleased: 0 };
 
   constructor(private readonly options: EngineOptions) {
     this.instanceId = options.instanceId;
@@ -100,6 +101,18 @@ export class DeliveryEngine implements LocalEngine {
       instanceId: options.instanceId,
       log: options.log,
     });
+    this.releaser = new Releaser({ pool: options.pool, sql: this.sql, instanceId: options.instanceId, log: options.log });
+    this.fetcher = new Fetcher(
+      { ...options, sql: this.sql },
+      {
+        running: () => this.state === 'running',
+        queued: () => this.queue.size,
+        delivering: () => this.delivering.size,
+        adopt: (rows) => {
+          for (const row of rows) this.spawn(row);
+        },
+      },
+    );
     this.machine = this.provideMachine();
   }
 
@@ -122,7 +135,7 @@ export class DeliveryEngine implements LocalEngine {
     // Grant their slots now: otherwise, when they fill the claim window beyond what the fetch loop
     // tops up, nothing ever pumps the queue and the daemon stalls with the events locked.
     this.schedulePump();
-    this.loop = this.fetchLoop();
+    this.fetcher.start();
     this.takeoverTimer = setInterval(() => {
       this.restore().catch((error) => this.options.log.warn({ err: error }, 'takeover check failed'));
     }, this.options.takeoverIntervalMs);
@@ -131,12 +144,11 @@ export class DeliveryEngine implements LocalEngine {
 
   /** A NOTIFY (or anything else) says events may be waiting: fetch now. */
   nudge(): void {
-    this.nudged = true;
-    this.wakeLoop();
+    this.fetcher.nudge();
   }
 
   handleCommand(command: ChannelCommand): void {
-    if (command.kind === 'redeliver' && command.instanceId === this.instanceId) this.redeliver(command.eventId);
+    if (command.kind === 'redeliver' && command.instanceId === this.instanceId) this.redeliver(command.eventId, command.generation);
     if (command.kind === 'triggers-changed') void this.onTriggerChanged(command.name);
   }
 
@@ -144,7 +156,7 @@ export class DeliveryEngine implements LocalEngine {
   async resync(): Promise<void> {
     await this.options.registry.reload();
     for (const { event } of [...this.live.values()]) {
-      if (!this.options.registry.get(event.trigger_name)) this.cancel(event.id);
+      if (!this.options.registry.get(event.trigger_name)) this.cancel(event.id, 'triggerGone');
     }
     this.nudge();
   }
@@ -155,8 +167,9 @@ export class DeliveryEngine implements LocalEngine {
     return live.actor.getSnapshot().matches('delivering') ? 'delivering' : 'idle';
   }
 
-  redeliver(eventId: string): void {
-    this.live.get(eventId)?.actor.send({ type: 'REDELIVER' });
+  /** redeliver_event reset the event to `generation` redeliveries: its actor starts over (if not already). */
+  redeliver(eventId: string, generation: number): void {
+    this.live.get(eventId)?.actor.send({ type: 'REDELIVER', generation });
   }
 
   stats(): EngineStats {
@@ -165,11 +178,11 @@ export class DeliveryEngine implements LocalEngine {
       queued: this.queue.size,
       delivering: this.delivering.size,
       waiting: this.waiting.size,
-      claimed: this.counters.claimed,
-      fetches: this.counters.fetches,
+      claimed: this.fetcher.stats.claimed,
+      fetches: this.fetcher.stats.fetches,
       recorderWrites: this.recorder.stats.writes,
       attemptsRecorded: this.recorder.stats.attempts,
-      wakeLockReleased: this.counters.wakeLockReleased,
+      wakeLockReleased: this.fetcher.stats.wakeLockReleased,
     };
   }
 
@@ -181,19 +194,21 @@ export class DeliveryEngine implements LocalEngine {
     if (this.state === 'draining' || this.state === 'stopped') return;
     this.state = 'draining';
     clearInterval(this.takeoverTimer);
-    this.wakeLoop();
-    await this.loop;
+    await this.fetcher.stop();
     // Let the wake lock go: a daemon waiting for it takes over the sleeping.
     await this.options.wakeLock.release();
-    for (const id of [...this.queue, ...this.waiting]) this.cancel(id);
+    for (const id of [...this.queue, ...this.waiting]) this.cancel(id, 'drain');
     const deadline = Date.now() + timeoutMs;
     while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.delivering.size > 0) {
       this.options.log.warn({ abandoned: this.delivering.size }, 'drain timeout: abandoning deliveries in flight');
     }
-    for (const id of [...this.live.keys()]) this.cancel(id);
+    for (const id of [...this.live.keys()]) this.cancel(id, 'drain');
     for (const id of [...this.live.keys()]) this.forget(id);
     await this.recorder.stop(Math.max(1000, deadline - Date.now()));
+    // What is still to be handed back is handed back by the release of everything, just without the
+    // delay: the next daemon finds out for itself.
+    await this.releaser.stop(1000);
     await this.options.pool.query({ ...this.sql.releaseAll, values: [this.instanceId] });
     this.state = 'stopped';
   }
@@ -211,7 +226,7 @@ export class DeliveryEngine implements LocalEngine {
         releaseSlot: ({ context }) => {
           this.delivering.delete(context.eventId);
           this.schedulePump();
-          this.roomFreed();
+          this.fetcher.roomFreed();
         },
         callWebhook: ({ context, self }) => this.callWebhook(context, self),
         abortWebhook: ({ context }) => {
@@ -224,6 +239,7 @@ export class DeliveryEngine implements LocalEngine {
         endWait: ({ context }) => void this.waiting.delete(context.eventId),
         // Settled actors are stopped and dropped: memory follows the work in hand, not the history.
         announceSettled: ({ context }) => queueMicrotask(() => this.forget(context.eventId)),
+        releaseLock: ({ context }) => this.releaser.release(context.eventId),
       },
     });
   }
@@ -278,11 +294,12 @@ export class DeliveryEngine implements LocalEngine {
         verdict: context.verdict,
         retryDelayMs: context.retryDelayMs,
         release: park,
+        generation: context.generation,
         log,
       })
       .then(
-        (applied) => {
-          const report: RecordReport = { lockLost: !applied, parked: park && applied };
+        (result) => {
+          const report: RecordReport = result.outcome === 'applied' ? { outcome: 'applied', parked: park } : result;
           self.send({ type: 'RECORDED', report });
         },
         () => undefined, // the recorder stopped (drain): the actor is being cancelled
@@ -302,19 +319,23 @@ export class DeliveryEngine implements LocalEngine {
 
   private spawn(row: ClaimedEvent): void {
     if (this.live.has(row.id)) return;
+    const retryInMs = Number(row.retry_in_ms);
     const actor = createActor(this.machine, {
       id: `event:${row.id}`,
-      input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, retryInMs: Number(row.retry_in_ms) },
+      input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, generation: row.redeliveries, retryInMs },
       ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
     });
     this.live.set(row.id, { actor, event: row, call: undefined, pendingLog: undefined });
     actor.start();
-    if (Number(row.retry_in_ms) > 0) actor.send({ type: 'RESUME_WAIT' });
+    if (retryInMs > 0) actor.send({ type: 'RESUME_WAIT' });
   }
 
-  /** The actor lets go of the event (CANCEL → released), visibly in the inspector, then is forgotten. */
-  private cancel(eventId: string): void {
-    this.live.get(eventId)?.actor.send({ type: 'CANCEL' });
+  /**
+   * The actor lets go of the event (CANCEL → released), visibly in the inspector, then is forgotten;
+   * unless draining, it hands the event back in the database on the way (releaseLock).
+   */
+  private cancel(eventId: string, reason: CancelReason): void {
+    this.live.get(eventId)?.actor.send({ type: 'CANCEL', reason });
   }
 
   private forget(eventId: string): void {
@@ -336,10 +357,10 @@ export class DeliveryEngine implements LocalEngine {
     }
     if (this.options.registry.get(name)) return;
     // Deleted: its events were archived in the same transaction; stop delivering them.
-    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.cancel(event.id);
+    for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.cancel(event.id, 'triggerGone');
   }
 
-  // ---- slots and fetching -------------------------------------------------------------------------
+  // ---- slots ---------------------------------------------------------------------------------------
 
   private schedulePump(): void {
     if (this.pumpScheduled) return;
@@ -362,107 +383,6 @@ export class DeliveryEngine implements LocalEngine {
       live.actor.send({ type: 'START' });
     }
   }
-
-  /** Wakes the fetch loop if it waits for room in the claim window (not if it waits for NOTIFY). */
-  private roomFreed(): void {
-    if (this.waitingForRoom) this.wakeLoop();
-  }
-
-  private wakeLoop(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  /**
-   * Keeps up to one batch claimed beyond what the HTTP pool is delivering, so the next batch is at
-   * hand when slots free up.
-   *
-   * Quiet: after a short fetch the loop sleeps until a NOTIFY (or the poll interval), holding the wake
-   * lock so that capture sends NOTIFYs at all (see wakeLock.ts). Busy (more than POLL_ABOVE_PER_SECOND
-   * events claimed): it lets the lock go, capture stops sending NOTIFYs, whose commits PostgreSQL
-   * serialises, and the loop polls every gatherMs instead. A full fetch (a backlog) is followed at once.
-   *
-   * Gathering, while polling: after a short fetch, the next one waits until gatherMs have passed since
-   * it, so a stream of small commits is claimed many events per round trip rather than one or two
-   * (measured: 2.9 events per fetch when every commit woke a fetch). A NOTIFY is fetched for at once.
-   */
-  private async fetchLoop(): Promise<void> {
-    const { httpPoolSize, fetchBatchSize, pollIntervalMs, gatherMs, wakeLock } = this.options;
-    const capacity = httpPoolSize + fetchBatchSize;
-    const minFetch = Math.max(1, Math.floor(fetchBatchSize / 2));
-    let failures = 0;
-    let lastShortFetchAt = Number.NEGATIVE_INFINITY;
-    const rate = new ClaimRate();
-    while (this.state === 'running') {
-      const room = capacity - this.queue.size - this.delivering.size;
-      if (room < minFetch && this.queue.size > 0) {
-        this.waitingForRoom = true;
-        await this.sleep(pollIntervalMs);
-        this.waitingForRoom = false;
-        continue;
-      }
-      // Only while polling: when NOTIFYs flow, the wake-up itself is the signal to fetch.
-      const gatherFor = wakeLock.state === 'free' ? lastShortFetchAt + gatherMs - performance.now() : 0;
-      if (gatherFor > 0) {
-        await new Promise((resolve) => setTimeout(resolve, gatherFor));
-        if (this.state !== 'running') break;
-      }
-      this.nudged = false;
-      const wanted = Math.min(room, fetchBatchSize);
-      let rows: ClaimedEvent[];
-      try {
-        ({ rows } = await this.options.pool.query<ClaimedEvent>({ ...this.sql.claimDue, values: [this.instanceId, wanted] }));
-        if (failures > 0) this.options.log.info('fetching events again');
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        if (failures === 1 || failures % 30 === 0) this.options.log.warn({ err: error }, 'could not fetch events; retrying');
-        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
-        continue;
-      }
-      this.counters.fetches += 1;
-      this.counters.claimed += rows.length;
-      if (this.state !== 'running') {
-        // Drain began while the fetch was under way: hand the rows straight back.
-        if (rows.length) await this.options.pool.query({ ...this.sql.release, values: [rows.map((r) => r.id), this.instanceId] });
-        break;
-      }
-      for (const row of rows) this.spawn(row);
-      const perSecond = rate.add(rows.length);
-      // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
-      const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
-      if (busy && wakeLock.state !== 'free') await this.startPolling();
-      if (rows.length >= wanted) continue;
-      lastShortFetchAt = performance.now();
-      if (busy) continue;
-      // Quiet: sleep until NOTIFY. Once the lock is granted, every transaction that skipped its NOTIFY
-      // has ended: the grant nudges the loop into one more fetch, which sees their events. While the
-      // request waits, capture sends NOTIFYs, so sleeping meanwhile is safe.
-      if (wakeLock.state === 'free') wakeLock.request(() => this.nudge());
-      if (!this.nudged) await this.sleep(pollIntervalMs);
-    }
-  }
-
-  /** Busy: lets the wake lock go, so capture stops sending NOTIFY; the loop polls meanwhile. */
-  private async startPolling(): Promise<void> {
-    await this.options.wakeLock.release();
-    this.counters.wakeLockReleased += 1;
-  }
-
 }
 
 /**
@@ -471,27 +391,3 @@ export class DeliveryEngine implements LocalEngine {
  * held, and timers cannot wait past 2^31 - 1 ms (24.8 days; Node fires such a timer at once).
  */
 export const MAX_IN_MEMORY_WAIT_MS = 60 * 60 * 1000;
-
-/** Above this many events claimed per second, the engine polls instead of waiting for NOTIFY. */
-export const POLL_ABOVE_PER_SECOND = 1000;
-
-/** Events claimed per second, over windows of about 100 ms. */
-class ClaimRate {
-  private windowStart = performance.now();
-  private count = 0;
-  private perSecond = 0;
-
-  /** The rate of the last full window, or of the current one as soon as it alone is higher. */
-  add(claimed: number): number {
-    this.count += claimed;
-    const now = performance.now();
-    const elapsed = now - this.windowStart;
-    const current = (this.count * 1000) / Math.max(elapsed, 100);
-    if (elapsed >= 100) {
-      this.perSecond = current;
-      this.windowStart = now;
-      this.count = 0;
-    }
-    return Math.max(this.perSecond, current);
-  }
-}

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Verdict } from '../../machines/event.machine.js';
+import type { RecordReport, Verdict } from '../../machines/event.machine.js';
 import type { deliveryStatements } from '../sql/deliveryStatements.js';
 import type { InvocationLog } from './webhookClient.js';
 
@@ -19,13 +19,18 @@ export interface AttemptRecord {
   retryDelayMs: number;
   /** Park the retry in the database (release the lock) instead of waiting for it in memory. */
   release: boolean;
+  /** event_log.redeliveries when the attempt began: the verdict applies only if it is unchanged. */
+  generation: number;
   /** The invocation log row; undefined when invocation logs are off. */
   log: InvocationLog | undefined;
 }
 
+/** What became of a record: RecordReport without `parked`, which only the caller knows it asked for. */
+export type RecordResult = { outcome: 'applied' } | Exclude<RecordReport, { outcome: 'applied' }>;
+
 interface Pending {
   record: AttemptRecord;
-  resolve(applied: boolean): void;
+  resolve(result: RecordResult): void;
   reject(error: Error): void;
 }
 
@@ -50,8 +55,12 @@ export class Recorder {
     this.maxBatch = options.maxBatch ?? 1000;
   }
 
-  /** Resolves once written: true when the verdict applied, false when the event's lock had moved on. */
-  record(record: AttemptRecord): Promise<boolean> {
+  /**
+   * Resolves once written: 'applied'; 'superseded' when a redelivery came since the attempt began (the
+   * event was reset instead); 'lockLost' when the event's lock had moved on; 'notWritten' when not even
+   * the verdict alone could be stored.
+   */
+  record(record: AttemptRecord): Promise<RecordResult> {
     if (this.stopped) return Promise.reject(new Error('recorder stopped'));
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
@@ -96,8 +105,8 @@ export class Recorder {
    */
   private async writeBatch(batch: Pending[]): Promise<void> {
     try {
-      const applied = await this.write(batch.map((p) => p.record));
-      for (const p of batch) p.resolve(applied.has(p.record.eventId));
+      const written = await this.write(batch.map((p) => p.record));
+      for (const p of batch) p.resolve(written.get(p.record.eventId) ?? { outcome: 'lockLost' });
       return;
     } catch (error) {
       if (!isDataError(error)) {
@@ -118,13 +127,14 @@ export class Recorder {
 
   /**
    * One record; if its data is what fails, without its invocation log; if even that fails, not at all
-   * (false: the actor lets the event go, and it is delivered again later). Throws on database failures.
+   * ('notWritten': the actor hands the event back, and it is delivered again later). Throws on database
+   * failures.
    */
-  private async writeAlone(record: AttemptRecord): Promise<boolean> {
+  private async writeAlone(record: AttemptRecord): Promise<RecordResult> {
     const tries = record.log ? [record, { ...record, log: undefined }] : [record];
     for (const attempt of tries) {
       try {
-        return (await this.write([attempt])).has(record.eventId);
+        return (await this.write([attempt])).get(record.eventId) ?? { outcome: 'lockLost' };
       } catch (error) {
         if (!isDataError(error)) throw error;
         this.options.log.error(
@@ -135,29 +145,34 @@ export class Recorder {
         );
       }
     }
-    return false;
+    return { outcome: 'notWritten' };
   }
 
-  private async write(records: AttemptRecord[]): Promise<Set<string>> {
+  /** The events written, by id; an event missing from the map was not this instance's any more. */
+  private async write(records: AttemptRecord[]): Promise<Map<string, RecordResult>> {
     let outcomes = '';
     let logs = '';
     for (const r of records) {
       outcomes +=
         `${outcomes ? ',' : ''}{"id":"${r.eventId}","tries":${r.tries},"verdict":"${r.verdict}",` +
-        `"retry_delay_ms":${Math.round(r.retryDelayMs)},"release":${r.release}}`;
+        `"retry_delay_ms":${Math.round(r.retryDelayMs)},"release":${r.release},"generation":${r.generation}}`;
       if (r.log) {
         logs +=
           `${logs ? ',' : ''}{"event_id":"${r.eventId}","trigger_name":${JSON.stringify(r.triggerName)},` +
           `"status":${r.log.status ?? 'null'},"request":${r.log.request},"response":${r.log.response}}`;
       }
     }
-    const { rows } = await this.options.pool.query<{ id: string }>({
+    const { rows } = await this.options.pool.query<{ id: string; generation: number; applied: boolean }>({
       ...this.options.sql.recordAttempts,
       values: [`[${outcomes}]`, this.options.instanceId, `[${logs}]`],
     });
     this.stats.writes += 1;
     this.stats.attempts += records.length;
-    return new Set(rows.map((r) => r.id));
+    const written = new Map<string, RecordResult>();
+    for (const r of rows) {
+      written.set(r.id, r.applied ? { outcome: 'applied' } : { outcome: 'superseded', generation: r.generation });
+    }
+    return written;
   }
 }
 

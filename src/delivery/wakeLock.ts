@@ -11,10 +11,21 @@
  *
  * The lock lives with the session: if the connection drops, PostgreSQL releases it; `onLost` then wakes
  * the engine, which requests it again.
+ *
+ * The busy fetch loop waits for release(), so the unlock has a timeout (UNLOCK_TIMEOUT_MS): on a half-open
+ * connection it would otherwise wait until the OS gives up on the socket, minutes during which nothing is
+ * fetched. On timeout the connection is dropped and the next request opens a new one. The server may hold
+ * the old session (and the lock) until it notices the peer is gone; meanwhile capture sees the lock taken
+ * and sends NOTIFY, which is only slower, never a lost wake-up. The blocking request itself has no
+ * timeout: waiting for the lock is its purpose.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { KEEPALIVE_IDLE_MS, withQueryTimeout } from '../db/watchedConnection.js';
 import { wakeStatements } from '../sql/wakeStatements.js';
+
+/** How long the unlock may take before its connection is taken for dead. */
+export const UNLOCK_TIMEOUT_MS = 2000;
 
 export interface WakeLockOptions {
   connectionString: string;
@@ -72,9 +83,16 @@ export class WakeLock {
    */
   async release(): Promise<void> {
     const was = this.current;
+    const client = this.client;
     this.current = 'free';
-    if (was === 'held') await this.client?.query(this.sql.release).catch(() => this.drop(this.client, false));
-    if (was === 'requested') this.drop(this.client, false);
+    if (was === 'requested') this.drop(client, false);
+    if (was !== 'held' || !client) return;
+    try {
+      await client.query(withQueryTimeout({ ...this.sql.release }, UNLOCK_TIMEOUT_MS));
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'could not let the wake lock go; dropping its connection');
+      this.drop(client, false);
+    }
   }
 
   async close(): Promise<void> {
@@ -91,6 +109,7 @@ export class WakeLock {
       connectionString: this.options.connectionString,
       application_name: 'pg-event-triggers wake',
       keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
       connectionTimeoutMillis: 10_000,
     });
     client.on('error', () => this.drop(client, true));

@@ -56,13 +56,19 @@ export const eventStatements = (schema: string) =>
       from :SCHEMA.event_log e left join :SCHEMA.instances i on i.id = e.locked_by
       where e.id = $1
       for update of e`,
-    /** Resets the attempts of an event ($2: also release its lock, so any daemon fetches it now). */
+    /**
+     * Resets the attempts of an event ($2: also release its lock, so any daemon fetches it now) and
+     * counts the redelivery: an attempt in flight that began before it cannot record its verdict over
+     * the reset (recordAttempts). Returns the new count, the generation the event's actor moves to.
+     */
     resetForRedeliver: `
       update :SCHEMA.event_log
       set tries = 0, delivered = false, error = false, next_retry_at = null,
+          redeliveries = redeliveries + 1,
           locked_by = case when $2 then null else locked_by end,
           locked_at = case when $2 then null else locked_at end
-      where id = $1`,
+      where id = $1
+      returning redeliveries`,
     /**
      * As in Hasura (fetchEventLogsTxE): "pending" and "processed" leave archived events out, "all" shows
      * them too (the events of an earlier trigger of the same name included).

@@ -13,4 +13,6 @@ export const presenceStatements = (schema: string) =>
       select pg_try_advisory_lock(:SCHEMA.presence_lock_class(), lock_key) as locked from registered`,
     heartbeat: `update :SCHEMA.instances set heartbeat_at = now() where id = $1`,
     deregister: `delete from :SCHEMA.instances where id = $1`,
+    /** The presence connection holds no advisory lock but its presence lock: lets a stale one go. */
+    unlockAll: `select pg_advisory_unlock_all()`,
   });

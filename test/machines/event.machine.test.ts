@@ -6,9 +6,9 @@ import { describe, expect, test } from 'vitest';
 import { createActor } from 'xstate';
 import { eventMachine, type AttemptReport, type RecordReport } from '../../machines/event.machine.js';
 
-type Call = { action: string; tries?: number; verdict?: string | null; retryDelayMs?: number };
+type Call = { action: string; tries?: number; verdict?: string | null; retryDelayMs?: number; generation?: number };
 
-function start(input: { tries?: number; retryInMs?: number } = {}) {
+function start(input: { tries?: number; retryInMs?: number; generation?: number } = {}) {
   const calls: Call[] = [];
   const machine = eventMachine.provide({
     actions: {
@@ -18,12 +18,21 @@ function start(input: { tries?: number; retryInMs?: number } = {}) {
       callWebhook: ({ context }) => void calls.push({ action: 'callWebhook', tries: context.tries }),
       abortWebhook: () => void calls.push({ action: 'abortWebhook' }),
       recordAttempt: ({ context }) =>
-        void calls.push({ action: 'recordAttempt', tries: context.tries, verdict: context.verdict, retryDelayMs: context.retryDelayMs }),
+        void calls.push({
+          action: 'recordAttempt',
+          tries: context.tries,
+          verdict: context.verdict,
+          retryDelayMs: context.retryDelayMs,
+          generation: context.generation,
+        }),
       announceSettled: () => void calls.push({ action: 'announceSettled' }),
+      releaseLock: () => void calls.push({ action: 'releaseLock' }),
     },
     delays: { retryDelay: () => 5 },
   });
-  const actor = createActor(machine, { input: { eventId: 'e1', triggerName: 't', tries: input.tries ?? 0, ...input } });
+  const actor = createActor(machine, {
+    input: { eventId: 'e1', triggerName: 't', ...input, tries: input.tries ?? 0, generation: input.generation ?? 0 },
+  });
   actor.start();
   const value = () => actor.getSnapshot().value;
   const respond = (report: Partial<AttemptReport>) =>
@@ -31,9 +40,10 @@ function start(input: { tries?: number; retryInMs?: number } = {}) {
       type: 'WEBHOOK_RESPONDED',
       report: { ok: false, status: 500, retryAfterMs: null, numRetries: 0, intervalMs: 10_000, summary: '', ...report },
     });
-  const recorded = (report: Partial<RecordReport> = {}) =>
-    actor.send({ type: 'RECORDED', report: { lockLost: false, parked: false, ...report } });
-  return { actor, calls, value, respond, recorded };
+  const recorded = (report: RecordReport = { outcome: 'applied', parked: false }) => actor.send({ type: 'RECORDED', report });
+  const actions = () => calls.map((c) => c.action);
+  const context = () => actor.getSnapshot().context;
+  return { actor, calls, actions, context, value, respond, recorded };
 }
 
 describe('event machine', () => {
@@ -44,7 +54,7 @@ describe('event machine', () => {
     expect(m.value()).toEqual({ delivering: 'calling' });
     m.respond({ ok: true, status: 200 });
     expect(m.value()).toEqual({ delivering: 'recording' });
-    expect(m.calls.at(-1)).toEqual({ action: 'recordAttempt', tries: 1, verdict: 'delivered', retryDelayMs: 0 });
+    expect(m.calls.at(-1)).toEqual({ action: 'recordAttempt', tries: 1, verdict: 'delivered', retryDelayMs: 0, generation: 0 });
     m.recorded();
     expect(m.value()).toBe('delivered');
     expect(m.calls.map((c) => c.action)).toEqual([
@@ -83,54 +93,128 @@ describe('event machine', () => {
       m.respond({ ok, status: ok ? 200 : 500 });
       m.recorded();
       expect(m.value()).toBe(ok ? 'delivered' : 'error');
-      m.actor.send({ type: 'REDELIVER' });
+      m.actor.send({ type: 'REDELIVER', generation: 1 });
       expect(m.value()).toBe('pending');
-      expect(m.actor.getSnapshot().context.tries).toBe(0);
+      expect(m.context()).toMatchObject({ tries: 0, generation: 1 });
     }
   });
 
-  test('REDELIVER during an attempt starts over once the attempt is recorded', () => {
+  test('REDELIVER during an attempt starts over, at its generation, once the attempt is recorded', () => {
     const m = start();
     m.actor.send({ type: 'START' });
-    m.actor.send({ type: 'REDELIVER' });
+    m.actor.send({ type: 'REDELIVER', generation: 1 });
     expect(m.value()).toEqual({ delivering: 'calling' });
     m.respond({ ok: false, numRetries: 0 });
+    // The attempt still carries the generation it started with: its verdict may not apply.
+    expect(m.calls.at(-1)).toMatchObject({ action: 'recordAttempt', generation: 0 });
     m.recorded();
     expect(m.value()).toBe('pending');
-    expect(m.actor.getSnapshot().context.tries).toBe(0);
+    expect(m.context()).toMatchObject({ tries: 0, generation: 1, redeliverGeneration: null });
   });
 
   test('a lost lock or a parked retry releases the event', () => {
     const lost = start();
     lost.actor.send({ type: 'START' });
     lost.respond({ ok: true, status: 200 });
-    lost.recorded({ lockLost: true });
+    lost.recorded({ outcome: 'lockLost' });
     expect(lost.value()).toBe('released');
     expect(lost.actor.getSnapshot().status).toBe('done');
+    // Another daemon holds it now: nothing to hand back.
+    expect(lost.actions()).not.toContain('releaseLock');
 
     const parked = start();
     parked.actor.send({ type: 'START' });
     parked.respond({ numRetries: 3 });
-    parked.recorded({ parked: true });
+    parked.recorded({ outcome: 'applied', parked: true });
     expect(parked.value()).toBe('released');
+    expect(parked.actions()).not.toContain('releaseLock');
   });
 
-  test('a deleted trigger releases the event without counting an attempt', () => {
+  test('a trigger that cannot be found releases the event, and its lock, without counting an attempt', () => {
     const m = start();
     m.actor.send({ type: 'START' });
     m.respond({ triggerGone: true });
     expect(m.value()).toBe('released');
-    expect(m.actor.getSnapshot().context.tries).toBe(0);
-    expect(m.calls.some((c) => c.action === 'recordAttempt')).toBe(false);
+    expect(m.context().tries).toBe(0);
+    expect(m.actions()).not.toContain('recordAttempt');
+    expect(m.actions()).toContain('releaseLock');
   });
 
-  test('CANCEL while calling aborts the call and gives the slot back', () => {
+  test('an outcome that could not be written releases the event and its lock', () => {
     const m = start();
     m.actor.send({ type: 'START' });
-    m.actor.send({ type: 'CANCEL' });
+    m.respond({ ok: true, status: 200 });
+    m.recorded({ outcome: 'notWritten' });
     expect(m.value()).toBe('released');
-    expect(m.calls.map((c) => c.action)).toContain('abortWebhook');
-    expect(m.calls.map((c) => c.action)).toContain('releaseSlot');
+    expect(m.actions().at(-2)).toBe('releaseLock');
+  });
+
+  test('CANCEL while calling aborts the call and gives the slot back; only drain keeps the lock for its release-all', () => {
+    const gone = start();
+    gone.actor.send({ type: 'START' });
+    gone.actor.send({ type: 'CANCEL', reason: 'triggerGone' });
+    expect(gone.value()).toBe('released');
+    expect(gone.actions()).toEqual(expect.arrayContaining(['abortWebhook', 'releaseSlot', 'releaseLock']));
+
+    const drained = start();
+    drained.actor.send({ type: 'START' });
+    drained.actor.send({ type: 'CANCEL', reason: 'drain' });
+    expect(drained.value()).toBe('released');
+    expect(drained.actions()).toEqual(expect.arrayContaining(['abortWebhook', 'releaseSlot']));
+    expect(drained.actions()).not.toContain('releaseLock');
+  });
+
+  test('a settled event cancelled hands nothing back: its verdict released the lock', () => {
+    const m = start();
+    m.actor.send({ type: 'START' });
+    m.respond({ ok: true, status: 200 });
+    m.recorded();
+    m.actor.send({ type: 'CANCEL', reason: 'triggerGone' });
+    expect(m.value()).toBe('released');
+    expect(m.actions()).not.toContain('releaseLock');
+  });
+
+  test('a REDELIVER not newer than the generation the actor knows is ignored, in every state', () => {
+    const m = start({ generation: 3, retryInMs: 60_000, tries: 2 });
+    m.actor.send({ type: 'REDELIVER', generation: 3 });
+    expect(m.context()).toMatchObject({ tries: 2, generation: 3 });
+    m.actor.send({ type: 'RESUME_WAIT' });
+    m.actor.send({ type: 'REDELIVER', generation: 2 });
+    expect(m.value()).toBe('retryWait');
+    m.actor.send({ type: 'REDELIVER', generation: 4 });
+    expect(m.value()).toBe('pending');
+    expect(m.context()).toMatchObject({ tries: 0, generation: 4 });
+    m.actor.send({ type: 'START' });
+    m.actor.send({ type: 'REDELIVER', generation: 4 });
+    expect(m.context().redeliverGeneration).toBeNull();
+  });
+
+  test('an attempt overtaken by a redelivery is superseded: the actor starts over at the new generation', () => {
+    const m = start({ tries: 1 });
+    m.actor.send({ type: 'START' });
+    m.respond({ ok: false, numRetries: 1 });
+    expect(m.calls.at(-1)).toMatchObject({ action: 'recordAttempt', verdict: 'error', generation: 0 });
+    m.recorded({ outcome: 'superseded', generation: 1 });
+    expect(m.value()).toBe('pending');
+    expect(m.context()).toMatchObject({ tries: 0, generation: 1, verdict: null });
+    // The REDELIVER of that same reset arrives afterwards: not newer, ignored.
+    m.actor.send({ type: 'REDELIVER', generation: 1 });
+    m.actor.send({ type: 'START' });
+    m.respond({ ok: true, status: 200 });
+    expect(m.calls.at(-1)).toMatchObject({ action: 'recordAttempt', verdict: 'delivered', tries: 1, generation: 1 });
+    m.recorded();
+    expect(m.value()).toBe('delivered');
+    expect(m.calls.filter((c) => c.action === 'callWebhook').map((c) => c.tries)).toEqual([1, 0]);
+  });
+
+  test('superseded after a REDELIVER already received: the newer of the two generations wins', () => {
+    const m = start();
+    m.actor.send({ type: 'START' });
+    m.actor.send({ type: 'REDELIVER', generation: 2 });
+    m.respond({ ok: false, numRetries: 0 });
+    m.recorded({ outcome: 'superseded', generation: 1 });
+    expect(m.value()).toBe('pending');
+    expect(m.context()).toMatchObject({ tries: 0, generation: 2, redeliverGeneration: null });
   });
 
   test('an event restored while waiting resumes its wait, then queues for a slot', async () => {

@@ -15,8 +15,8 @@ export interface LocalEngine {
   readonly instanceId: string;
   /** Whether this daemon holds a live actor for the event, and whether it is delivering right now. */
   eventState(eventId: string): 'delivering' | 'idle' | 'absent';
-  /** Sends REDELIVER to the event's actor (after the operation committed). */
-  redeliver(eventId: string): void;
+  /** Sends REDELIVER to the event's actor (after the operation committed), with the reset's generation. */
+  redeliver(eventId: string, generation: number): void;
 }
 
 export interface OperationContext {

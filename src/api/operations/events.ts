@@ -58,24 +58,30 @@ export async function redeliverEvent(ctx: OperationContext, tx: Tx, args: Redeli
   if (!event) throw new ApiError('not-exists', 'event not found', OPERATION_PATH);
   if (event.archived) throw new ApiError('not-exists', 'event not found: its event trigger was deleted', OPERATION_PATH);
   const busy = () => new ApiError('busy', 'event is already being processed', OPERATION_PATH);
-  const reset = (release: boolean) => client.query({ ...sql.resetForRedeliver, values: [args.event_id, release] });
+  /** The reset, and the generation it moves the event to (see resetForRedeliver). */
+  const reset = async (release: boolean) => {
+    const { rows } = await client.query<{ redeliveries: number }>({ ...sql.resetForRedeliver, values: [args.event_id, release] });
+    return rows[0]!.redeliveries;
+  };
 
+  // The row stays locked (lockForRedeliver) until commit, so an attempt of the event that gets recorded
+  // meanwhile waits for the reset and sees the new generation: it resets the event rather than judging it.
   const engine = ctx.engine;
   if (event.locked_by !== null && engine && event.locked_by === engine.instanceId) {
     // Held by this daemon: its actor is reset once the reset is committed.
     const state = engine.eventState(args.event_id);
     if (state === 'delivering') throw busy();
     if (state === 'idle') {
-      await reset(false);
-      tx.afterCommit(() => engine.redeliver(args.event_id));
+      const generation = await reset(false);
+      tx.afterCommit(() => engine.redeliver(args.event_id, generation));
       return SUCCESS;
     }
     await reset(true);
   } else if (event.locked_by !== null && event.owner_alive) {
     // Held by another live daemon: only an event waiting for its retry can be taken from it.
     if (!event.waiting) throw busy();
-    await reset(false);
-    const command: ChannelCommand = { kind: 'redeliver', eventId: args.event_id, instanceId: event.locked_by };
+    const generation = await reset(false);
+    const command: ChannelCommand = { kind: 'redeliver', eventId: args.event_id, instanceId: event.locked_by, generation };
     await client.query({ ...ctx.sql.triggers.notify, values: [ctx.channel, JSON.stringify(command)] });
   } else {
     // Free, delivered, errored, or held by a daemon that is gone: any daemon fetches it now.

@@ -5,6 +5,7 @@
 import { catalogMigration } from './0001_catalog.js';
 import { installCaptureQuotingMigration } from './0002_install_capture_quoting.js';
 import { wakeOnlyListenersMigration } from './0003_wake_only_listeners.js';
+import { dueIndexAndRedeliveriesMigration } from './0004_due_index_and_redeliveries.js';
 import { invokerCaptureMigration } from './0005_invoker_capture.js';
 
 export interface Migration {
@@ -18,5 +19,6 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: 'catalog', sql: catalogMigration },
   { version: 2, name: 'install_capture_quoting', sql: installCaptureQuotingMigration },
   { version: 3, name: 'wake_only_listeners', sql: wakeOnlyListenersMigration },
+  { version: 4, name: 'due_index_and_redeliveries', sql: dueIndexAndRedeliveriesMigration },
   { version: 5, name: 'invoker_capture', sql: invokerCaptureMigration },
 ];

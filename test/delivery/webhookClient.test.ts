@@ -1,0 +1,110 @@
+/**
+ * The webhook client on its own, against real sockets on 127.0.0.1: timeout_sec bounds the whole attempt,
+ * the connect phase included.
+ *
+ * A connect that hangs, as with a blackholed host, is made on loopback with a listener whose accept
+ * queue is full: backlog 1, two connections already waiting in it, and a process that never accepts
+ * (its only thread is parked in Atomics.wait). Linux then drops further SYNs, so the handshake never
+ * completes and undici never hands over the controller that could abort the request.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { resolveTrigger } from '../../src/catalog/triggerRegistry.js';
+import { WebhookClient, type ClaimedEvent, type WebhookOutcome } from '../../src/delivery/webhookClient.js';
+
+let listener: ChildProcess;
+let hungPort: number;
+const fillers: net.Socket[] = [];
+
+beforeAll(async () => {
+  const script =
+    "const s = require('net').createServer();" +
+    "s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {" +
+    "  process.stdout.write(s.address().port + '\\n');" + // synchronous on a pipe, on Linux
+    '  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);' + // parked before accepting anything
+    '});';
+  listener = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  hungPort = await new Promise<number>((resolve) => listener.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+  // Two handshakes completed by the kernel fill the queue; the process never takes them.
+  for (let i = 0; i < 2; i++) {
+    const socket = net.connect(hungPort, '127.0.0.1');
+    fillers.push(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  }
+});
+afterAll(() => {
+  for (const s of fillers) s.destroy();
+  listener?.kill('SIGKILL');
+});
+
+function triggerFor(url: string, timeoutSec: number) {
+  return resolveTrigger(
+    randomUUID(),
+    {
+      name: 't',
+      table: { schema: 'public', name: 'items' },
+      webhook: url,
+      headers: [],
+      retry_conf: { num_retries: 0, interval_sec: 0, timeout_sec: timeoutSec },
+      trigger_on_replication: false,
+    },
+    {},
+  );
+}
+
+const event = (): ClaimedEvent => ({
+  id: randomUUID(),
+  schema_name: 'public',
+  table_name: 'items',
+  trigger_name: 't',
+  tries: 0,
+  created_at: '2024-01-01T00:00:00.000000Z',
+  payload: '{"op":"INSERT","data":{"old":null,"new":{"id":1}}}',
+  retry_in_ms: 0,
+  redeliveries: 0,
+});
+
+/** Fails after ms rather than waiting: what is tested is that the outcome does not wait that long. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no outcome after ${ms} ms`)), ms)),
+  ]);
+}
+
+function expectTimeout(outcome: WebhookOutcome | 'aborted') {
+  expect(outcome).not.toBe('aborted');
+  const o = outcome as WebhookOutcome;
+  expect(o).toMatchObject({ ok: false, status: null, retryAfterMs: null });
+  expect(JSON.parse(o.log.response)).toEqual({
+    type: 'client_error',
+    data: { message: 'timeout: no complete response within timeout_sec (1s)' },
+    version: '2',
+  });
+}
+
+test('timeout_sec bounds an attempt whose connection never completes', async () => {
+  // A connect timeout far beyond timeout_sec: before the fix, the outcome came only when it expired.
+  const client = new WebhookClient({ connections: 2, responseBodyLimit: 65_536, connectTimeoutMs: 12_000 });
+  const call = client.start(event(), triggerFor(`http://127.0.0.1:${hungPort}/hook`, 1), 0);
+  expectTimeout(await within(call.done, 8_000, 'a call to a host that never completes the handshake'));
+  // close() waits for undici to give up connecting; the connect error it then reports changes nothing.
+  await client.close();
+  expectTimeout(await call.done);
+});
+
+test('timeout_sec bounds an attempt whose server accepts the connection and never answers', async () => {
+  const silent = net.createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as net.AddressInfo;
+  const client = new WebhookClient({ connections: 2, responseBodyLimit: 65_536 });
+  try {
+    const call = client.start(event(), triggerFor(`http://127.0.0.1:${port}/hook`, 1), 0);
+    expectTimeout(await within(call.done, 8_000, 'a call to a server that never answers'));
+  } finally {
+    await client.close();
+    silent.close();
+  }
+});
