@@ -32,14 +32,18 @@ afterAll(async () => {
   await api?.close();
 });
 
+const created = new Set<string>();
+
+/** Creates the trigger, or replaces it if this file created it already (replace is not an upsert). */
 async function createTrigger(name: string, webhook: string) {
   const res = await api.query('create_event_trigger', {
     name,
     table: 'registry_items',
     webhook,
     insert: { columns: '*' },
-    replace: true,
+    replace: created.has(name),
   });
+  created.add(name);
   expect(res.status).toBe(200);
 }
 
