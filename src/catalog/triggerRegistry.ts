@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { triggerStatements } from '../sql/triggerStatements.js';
+import { requestHeaders } from '../delivery/requestHeaders.js';
 import { resolveDelivery, type RetryConf, type TriggerDefinition } from './definition.js';
 
 export interface ResolvedTrigger {
@@ -16,15 +17,13 @@ export interface ResolvedTrigger {
   url: string | undefined;
   /** The URL split as undici's dispatch() takes it. */
   target: { origin: string; path: string } | undefined;
-  /** Headers sent with every call: the trigger's, resolved. */
+  /** Headers sent with every call: Content-Type, User-Agent and the trigger's, resolved. */
   headers: Record<string, string>;
   /**
-   * Headers as the invocation log shows them: as defined, so env-sourced ones by variable name and
-   * templated ones as templates, never by resolved value (as Hasura logs them: decodeHeader gives back the
-   * header's HeaderConf).
+   * The invocation log's request headers, as JSON text built once: Content-Type, User-Agent and the
+   * trigger's as defined, so env-sourced ones by variable name and templated ones as templates, never by
+   * resolved value (as Hasura logs them; see requestHeaders.ts).
    */
-  loggedHeaders: Array<{ name: string; value: string } | { name: string; value_from_env: string }>;
-  /** loggedHeaders, serialised once for the invocation logs. */
   loggedHeadersJson: string;
   retry: RetryConf;
   /** `{"name":...,"id":...}`: the payload's trigger object, serialised once. */
@@ -117,6 +116,7 @@ export class TriggerRegistry {
 
 export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.ProcessEnv): ResolvedTrigger {
   const { url, headers, problems } = resolveDelivery(def, env);
+  const sent = requestHeaders(def.headers, headers);
   const target = url === undefined ? undefined : splitUrl(url);
   return {
     name: def.name,
@@ -124,9 +124,8 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     definition: def,
     url,
     target,
-    headers,
-    loggedHeaders: def.headers,
-    loggedHeadersJson: JSON.stringify(def.headers),
+    headers: sent.sent,
+    loggedHeadersJson: sent.loggedJson,
     retry: def.retry_conf,
     triggerJson: JSON.stringify({ name: def.name, id }),
     problem: problems.length ? problems.join('; ') : undefined,

@@ -6,7 +6,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedTrigger } from '../catalog/triggerRegistry.js';
 
-export const USER_AGENT = 'pg-event-triggers/0.1 (+event trigger webhook)';
 
 /** An event as claimed from the database: what the body is built from. */
 export interface ClaimedEvent {
@@ -149,11 +148,14 @@ export class WebhookClient {
       // binary body) made the recorder's batch fail forever, and with it every outcome queued after it.
       // Shown as U+FFFD, like the bytes that are not UTF-8.
       const text = Buffer.concat(kept, keptBytes).toString('utf8').replace(/\u0000/g, '\uFFFD');
-      const response = JSON.stringify({
-        type: 'webhook_response',
-        data: { status, headers: logged, body: text },
-        version: '2',
-      });
+      // As Hasura logs them (Eventing.HTTP.mkInvocationResp): a 2xx as webhook_response with its status,
+      // headers and body; any other status as client_error whose message is the body (the status is in
+      // the log's status column).
+      const response = JSON.stringify(
+        ok
+          ? { type: 'webhook_response', data: { status, headers: logged, body: text }, version: '2' }
+          : { type: 'client_error', data: { message: text }, version: '2' },
+      );
       finish({
         ok,
         status,
@@ -197,8 +199,8 @@ export class WebhookClient {
           origin,
           path,
           method: 'POST',
-          // The trigger's headers may replace the User-Agent, never the Content-Type of the JSON body.
-          headers: { 'user-agent': USER_AGENT, ...trigger.headers, 'content-type': 'application/json' },
+          // Content-Type, User-Agent and the trigger's own, merged once per trigger (requestHeaders.ts).
+          headers: trigger.headers,
           body,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,

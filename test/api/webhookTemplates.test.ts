@@ -102,7 +102,11 @@ describe('delivery', () => {
         const answer = await daemon.query('get_event_invocation_logs', { name: 'tpl_ok' });
         return answer.length ? answer : undefined;
       }, 10_000, 'the invocation log');
-      expect(logs[0].request.headers).toEqual([{ name: 'Authorization', value: 'Bearer {{TOKEN}}' }]);
+      expect(logs[0].request.headers).toEqual([
+        { name: 'Content-Type', value: 'application/json' },
+        { name: 'User-Agent', value: expect.stringMatching(/^pg-event-triggers\//) },
+        { name: 'Authorization', value: 'Bearer {{TOKEN}}' },
+      ]);
       // Nowhere in what the API answers, nor in the catalog: neither the token nor the resolved URL.
       const answers = [
         JSON.stringify(logs),

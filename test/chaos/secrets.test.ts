@@ -254,7 +254,12 @@ describe('secrets from the environment', () => {
     expect(logs.filter((l) => l.status === null)).toHaveLength(4); // 2 resets, 2 refused connections
     expect(logs.filter((l) => l.status === 500)).toHaveLength(2);
     for (const log of logs) {
-      expect(log.request.headers).toEqual(headers);
+      // As in Hasura's logs: the default headers first, then the trigger's as defined.
+      expect(log.request.headers).toEqual([
+        { name: 'Content-Type', value: 'application/json' },
+        { name: 'User-Agent', value: expect.stringMatching(/^pg-event-triggers\//) },
+        ...headers,
+      ]);
       expect(leaks(log.text)).toEqual([]);
     }
     expect(logs.filter((l) => l.trigger_name === 'secret_dead').map((l) => l.response.data.message)).toEqual([

@@ -115,10 +115,11 @@ describe('delivery', () => {
     ]);
     expect(await eventRow(id)).toMatchObject({ tries: 3, delivered: false, error: true, locked_by: null });
     const logs = await database.pool.query(
-      'select status, response->>\'type\' as type, response->\'data\'->>\'body\' as body from event_triggers.event_invocation_logs where event_id = $1',
+      'select status, response->>\'type\' as type, response->\'data\'->>\'message\' as message from event_triggers.event_invocation_logs where event_id = $1',
       [id],
     );
-    expect(logs.rows).toEqual(Array(3).fill({ status: 500, type: 'webhook_response', body: 'boom' }));
+    // As Hasura logs a status that is not 2xx: a client_error whose message is the body.
+    expect(logs.rows).toEqual(Array(3).fill({ status: 500, type: 'client_error', message: 'boom' }));
   });
 
   test('retries wait interval_sec between attempts', async () => {
@@ -256,6 +257,25 @@ describe('delivery', () => {
     ]);
     expect(log.rows[0].request).toContain('"value_from_env": "HOOK_TOKEN"');
     expect(log.rows[0].request).not.toContain('secret-token-value');
+  });
+
+  test("a trigger's User-Agent replaces ours, its Content-Type never replaces the JSON one; the log shows what was sent", async () => {
+    await createTrigger({
+      headers: [
+        { name: 'User-Agent', value: 'orders-hook/1' },
+        { name: 'Content-Type', value: 'text/plain' },
+      ],
+    });
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [req] = await hook.waitForRequests(1);
+    expect(req!.headers['user-agent']).toBe('orders-hook/1');
+    expect(req!.headers['content-type']).toBe('application/json');
+    await eventually(async () => (await eventRow(req!.json.id))?.delivered, 5000, 'delivered');
+    const log = await database.pool.query('select request from event_triggers.event_invocation_logs where event_id = $1', [req!.json.id]);
+    expect(log.rows[0].request.headers).toEqual([
+      { name: 'Content-Type', value: 'application/json' },
+      { name: 'User-Agent', value: 'orders-hook/1' },
+    ]);
   });
 
   test('webhook_from_env delivers to the URL in the environment', async () => {
