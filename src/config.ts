@@ -29,7 +29,7 @@ const SETTINGS = [
   { key: 'port', env: ['PORT', 'HASURA_GRAPHQL_SERVER_PORT'], flag: 'port', kind: 'integer', default: 8080, min: 0, max: 65535,
     help: 'HTTP port of the API.' },
   { key: 'host', env: ['HOST', 'HASURA_GRAPHQL_SERVER_HOST'], flag: 'host', kind: 'string',
-    help: 'Interface to listen on. Default 0.0.0.0 when ADMIN_SECRET is set, else 127.0.0.1 (and only loopback is allowed).' },
+    help: 'Interface to listen on. Default 0.0.0.0 when ADMIN_SECRET is set, else 127.0.0.1 (and only loopback is allowed, and requests must be addressed to a loopback name or to HOST).' },
   { key: 'adminSecret', env: ['ADMIN_SECRET', 'HASURA_GRAPHQL_ADMIN_SECRET'], flag: 'admin-secret', kind: 'string',
     help: 'Secret required in X-Hasura-Admin-Secret (or Authorization: Bearer) on every API call but /healthz.' },
   { key: 'schema', env: ['EVENT_TRIGGERS_SCHEMA'], flag: 'schema', kind: 'identifier', default: 'event_triggers',

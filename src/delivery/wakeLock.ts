@@ -1,6 +1,6 @@
 /**
  * The wake lock, on a connection of its own: held while this daemon sleeps until NOTIFY, let go while it
- * is busy and polls. Capture sends NOTIFY only while some daemon holds or waits for it (migration 3),
+ * is busy and polls. Capture sends NOTIFY only while some daemon holds or waits for it (enqueue_event, migration 5),
  * because PostgreSQL serialises the commits of every transaction that sends one.
  *
  * A quiet daemon *requests* the lock with a blocking pg_advisory_lock. It is granted once no capturing

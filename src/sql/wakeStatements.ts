@@ -1,5 +1,5 @@
 /**
- * Statements of the wake lock (see migration 3 and src/delivery/wakeLock.ts): a daemon holds it while it
+ * Statements of the wake lock (see enqueue_event in migration 5, and src/delivery/wakeLock.ts): a daemon holds it while it
  * sleeps until NOTIFY, so that capture sends NOTIFY only then.
  */
 import { statements } from './schemaText.js';

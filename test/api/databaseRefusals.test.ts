@@ -184,7 +184,7 @@ describe('the privileges of the daemon role', () => {
     await admin.query(`grant usage on schema event_triggers to ${id(ROLE)}`);
     try {
       const res = await refused(() => post('/v1/query', { type: 'delete_event_trigger', args: { name: 'orphaned' } }));
-      expect(res.json).toMatchObject({ path: '$', code: 'permission-denied' });
+      expect(res.json).toMatchObject({ path: '$.args', code: 'permission-denied' });
       expect(res.json.error).toMatch(/^PostgreSQL refused the daemon's database role: must be owner of function/);
     } finally {
       await handOver(ROLE);
@@ -194,7 +194,7 @@ describe('the privileges of the daemon role', () => {
 });
 
 describe('a trigger already named like a capture trigger', () => {
-  test('is already-exists at $.args.name, naming it; the user trigger stays; another name works', async () => {
+  test('is already-exists at $.args, naming it; the user trigger stays; another name works', async () => {
     const res = await refused(() => create({ name: 'clash', table: 'clash_items' }));
     expect(res.json).toEqual({
       path: '$.args',
@@ -248,6 +248,24 @@ describe('LOCK_TIMEOUT_MS', () => {
       await release();
     }
     expect((await create({ name: 'waits', table: 'lock_items' })).status).toBe(200);
+  });
+
+  test('in a bulk, busy names the operation that waited, and none of the bulk is applied', async () => {
+    const release = await holdTable('lock_items');
+    try {
+      const res = await refused(() =>
+        post('/v1/query', {
+          type: 'bulk',
+          args: [
+            { type: 'create_event_trigger', args: { name: 'bulk_first', table: 'own_items', webhook: WEBHOOK, insert: { columns: '*' } } },
+            { type: 'create_event_trigger', args: { name: 'bulk_second', table: 'lock_items', webhook: WEBHOOK, insert: { columns: '*' } } },
+          ],
+        }),
+      );
+      expect(res.json).toMatchObject({ code: 'busy', path: '$.args[1].args' });
+    } finally {
+      await release();
+    }
   });
 
   test('is configurable', async () => {

@@ -23,7 +23,7 @@ export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: In
   }
   // The user's payload is re-serialised digit for digit (bigints included) and embedded as event.data.new.
   // session_variables are the caller's, as Hasura sets them for insert_event_log: every caller of this
-  // API is admin (X-Hasura-Role is accepted and ignored). Hasura also adds the request's other
+  // API is admin (a role other than admin is refused before this runs). Hasura also adds the request's other
   // x-hasura-* headers; the operations do not see headers, so they are not added. No tracing here:
   // trace_context is null.
   const payload =
@@ -98,7 +98,7 @@ export async function getEventLogs(ctx: OperationContext, tx: Tx, args: GetEvent
     ...ctx.sql.events.eventLogs,
     values: [args.name, args.status, args.limit, args.offset, budget.remaining],
   });
-  return spendPage(budget, rows[0]!, 'events', '$.args.limit');
+  return spendPage(budget, rows[0]!, 'events', OPERATION_PATH);
 }
 
 export async function getEventInvocationLogs(ctx: OperationContext, tx: Tx, args: GetEventInvocationLogsArgs) {
@@ -108,7 +108,7 @@ export async function getEventInvocationLogs(ctx: OperationContext, tx: Tx, args
     ...ctx.sql.events.invocationLogs,
     values: [args.name, args.limit, args.offset, budget.remaining],
   });
-  return spendPage(budget, rows[0]!, 'invocation logs', '$.args.limit');
+  return spendPage(budget, rows[0]!, 'invocation logs', OPERATION_PATH);
 }
 
 export async function getEventById(ctx: OperationContext, tx: Tx, args: GetEventByIdArgs) {
@@ -127,7 +127,7 @@ export async function getEventById(ctx: OperationContext, tx: Tx, args: GetEvent
       OPERATION_PATH,
     );
   }
-  return spendPage(budget, { ...row, json: row.json }, 'invocation logs', '$.args.invocation_log_limit');
+  return spendPage(budget, { ...row, json: row.json }, 'invocation logs', OPERATION_PATH);
 }
 
 /** A page rendered by PostgreSQL within the answer budget: `kept` of the `wanted` rows fit. */

@@ -24,7 +24,7 @@ import {
   invokeEventTrigger,
   redeliverEvent,
 } from './events.js';
-import { inTransaction } from './transaction.js';
+import { inTransaction, translatePgError } from './transaction.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
 interface Operation<S extends z.ZodType = z.ZodType> {
@@ -104,7 +104,8 @@ function prepare(ctx: OperationContext, request: unknown, path: string): Prepare
 async function execute(ctx: OperationContext, tx: Tx, p: Prepared, path: string): Promise<unknown> {
   try {
     return await p.operation.run(ctx, tx, p.args);
-  } catch (error) {
+  } catch (caught) {
+    const error = translatePgError(caught);
     if (error instanceof ApiError && path !== '$') throw error.at(error.path.replace(/^\$/, path));
     throw error;
   }

@@ -32,7 +32,12 @@ export async function inTransaction<T>(ctx: OperationContext, work: (tx: Tx) => 
   return result;
 }
 
-function translatePgError(error: unknown): unknown {
+/**
+ * A PostgreSQL error an operation can meet, as the ApiError to answer (at $.args, like every refusal an
+ * operation raises while it runs); anything else unchanged. Called where each operation runs, so that
+ * in a bulk the path names the operation, and again around the commit.
+ */
+export function translatePgError(error: unknown): unknown {
   const code = (error as pg.DatabaseError | undefined)?.code;
   if (code === '55P03') {
     return new ApiError('busy', 'a table or event this operation needs is locked by another transaction; try again', OPERATION_PATH);
@@ -48,8 +53,9 @@ function translatePgError(error: unknown): unknown {
     return new ApiError(
       'permission-denied',
       `PostgreSQL refused the daemon's database role: ${message}; grant the role what it lacks (docs/operations.md lists what it needs)`,
+      OPERATION_PATH,
     );
   }
-  if (code === '42710') return new ApiError('already-exists', `PostgreSQL refused: ${message}`);
+  if (code === '42710') return new ApiError('already-exists', `PostgreSQL refused: ${message}`, OPERATION_PATH);
   return error;
 }
