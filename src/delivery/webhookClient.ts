@@ -139,11 +139,6 @@ export class WebhookClient {
     let seen = 0;
     const respond = () => {
       const ok = status >= 200 && status < 300;
-      const logged: Array<{ name: string; value: string }> = [];
-      for (const [name, value] of Object.entries(headers)) {
-        if (Array.isArray(value)) for (const v of value) logged.push({ name, value: v });
-        else if (value !== undefined) logged.push({ name, value });
-      }
       // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"): a body holding one (any
       // binary body) made the recorder's batch fail forever, and with it every outcome queued after it.
       // Shown as U+FFFD, like the bytes that are not UTF-8.
@@ -153,7 +148,7 @@ export class WebhookClient {
       // the log's status column).
       const response = JSON.stringify(
         ok
-          ? { type: 'webhook_response', data: { status, headers: logged, body: text }, version: '2' }
+          ? { type: 'webhook_response', data: { status, headers: loggedResponseHeaders(headers), body: text }, version: '2' }
           : { type: 'client_error', data: { message: text }, version: '2' },
       );
       finish({
@@ -216,6 +211,16 @@ export class WebhookClient {
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+/** Response headers as Hasura logs them: a {name, value} per value. */
+function loggedResponseHeaders(headers: Record<string, string | string[] | undefined>): Array<{ name: string; value: string }> {
+  const logged: Array<{ name: string; value: string }> = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (Array.isArray(value)) for (const v of value) logged.push({ name, value: v });
+    else if (value !== undefined) logged.push({ name, value });
+  }
+  return logged;
 }
 
 function clientError(requestLog: string, message: string): WebhookOutcome {

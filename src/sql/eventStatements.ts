@@ -44,6 +44,30 @@ const INVOCATION_JSON = `json_build_object(
   'response', l.response,
   'created_at', ${utc('l.created_at')})`;
 
+/**
+ * A page of log rows rendered to one JSON array, but never more than `budget` bytes of it: a page of
+ * invocation logs may hold a response body of up to RESPONSE_BODY_LIMIT and a payload per row, and
+ * PostgreSQL cannot build a text over 1 GB (it failed, and answered 500). Each row of the page (`page`:
+ * its ids and created_at, in answer order) is rendered once to measure it (the window only carries
+ * sizes), and only the rows whose running total fits are aggregated. `wanted` and `kept` tell the
+ * caller whether the page was cut. The 4 bytes per row cover json_agg's separators. `table` is the
+ * table with the alias `json` uses.
+ */
+function budgetedPage(p: { page: string; table: string; json: string; budget: string }): string {
+  const alias = p.table.split(' ').at(-1)!;
+  return `
+      with page as materialized (${p.page}
+      ), sized as (
+        select p.id, p.created_at,
+               sum(octet_length((${p.json})::text) + 4) over (order by p.created_at desc, p.id) as running
+        from page p join ${p.table} on ${alias}.id = p.id
+      )
+      select coalesce(json_agg(${p.json} order by s.created_at desc, s.id), '[]')::text as json,
+             (select count(*) from page)::int as wanted, count(*)::int as kept
+      from sized s join ${p.table} on ${alias}.id = s.id
+      where s.running <= ${p.budget}::int8`;
+}
+
 export const eventStatements = (schema: string) =>
   statements('events', schema, {
     insertManual: `
@@ -71,46 +95,30 @@ export const eventStatements = (schema: string) =>
       returning redeliveries`,
     /**
      * As in Hasura (fetchEventLogsTxE): "pending" and "processed" leave archived events out, "all" shows
-     * them too (the events of an earlier trigger of the same name included).
-     *
-     * The log queries answer one page, rendered to JSON text, but never more than $budget bytes of it:
-     * a page of invocation logs may hold a response body of up to RESPONSE_BODY_LIMIT and a payload per
-     * row, and PostgreSQL cannot build a text over 1 GB (it failed, and answered 500). Each row of the
-     * page is rendered once to measure it (one row at a time: the window only carries sizes), and only
-     * the rows whose running total fits are aggregated. `wanted` and `kept` tell the caller whether the
-     * page was cut. The 4 bytes per row cover json_agg's separators.
+     * them too (the events of an earlier trigger of the same name included). Both log queries answer
+     * within the request's answer budget (budgetedPage).
      */
-    eventLogs: `
-      with page as materialized (
+    eventLogs: budgetedPage({
+      page: `
         select e.id, e.created_at from :SCHEMA.event_log e
         where e.trigger_name = $1
           and ($2 = 'all' or (not e.archived and ($2 = 'pending') = (not e.delivered and not e.error)))
         order by e.created_at desc, e.id
-        limit $3 offset $4
-      ), sized as (
-        select p.id, p.created_at,
-               sum(octet_length((${EVENT_JSON})::text) + 4) over (order by p.created_at desc, p.id) as running
-        from page p join :SCHEMA.event_log e on e.id = p.id
-      )
-      select coalesce(json_agg(${EVENT_JSON} order by s.created_at desc, s.id), '[]')::text as json,
-             (select count(*) from page)::int as wanted, count(*)::int as kept
-      from sized s join :SCHEMA.event_log e on e.id = s.id
-      where s.running <= $5::int8`,
-    invocationLogs: `
-      with page as materialized (
+        limit $3 offset $4`,
+      table: ':SCHEMA.event_log e',
+      json: EVENT_JSON,
+      budget: '$5',
+    }),
+    invocationLogs: budgetedPage({
+      page: `
         select l.id, l.created_at from :SCHEMA.event_invocation_logs l
         where l.trigger_name = $1
         order by l.created_at desc, l.id
-        limit $2 offset $3
-      ), sized as (
-        select p.id, p.created_at,
-               sum(octet_length((${INVOCATION_JSON})::text) + 4) over (order by p.created_at desc, p.id) as running
-        from page p join :SCHEMA.event_invocation_logs l on l.id = p.id
-      )
-      select coalesce(json_agg(${INVOCATION_JSON} order by s.created_at desc, s.id), '[]')::text as json,
-             (select count(*) from page)::int as wanted, count(*)::int as kept
-      from sized s join :SCHEMA.event_invocation_logs l on l.id = s.id
-      where s.running <= $4::int8`,
+        limit $2 offset $3`,
+      table: ':SCHEMA.event_invocation_logs l',
+      json: INVOCATION_JSON,
+      budget: '$4',
+    }),
     /** The event (null json when it alone exceeds $4 bytes) and the invocations that fit after it. */
     eventById: `
       with event as (
