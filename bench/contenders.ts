@@ -72,7 +72,10 @@ export interface EngineCounters {
  */
 export async function startDaemon(databaseUrl: string): Promise<Contender & { apiUrl: string }> {
   const extra = Object.fromEntries(
-    (process.env.BENCH_DAEMON_ENV ?? '').split(',').filter(Boolean).map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)]),
+    (process.env.BENCH_DAEMON_ENV ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)]),
   );
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const daemon = await spawnDaemon({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...extra }, 60_000, nodeArgs);

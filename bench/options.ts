@@ -30,7 +30,9 @@ export interface BenchOptions {
 }
 
 export function readOptions(): BenchOptions {
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     events: integer('BENCH_EVENTS', 20_000),
     runs: integer('BENCH_RUNS', 3),

@@ -22,7 +22,7 @@ export interface BenchPostgres {
 
 export async function provisionBenchPostgres(givenUrl: string | undefined): Promise<BenchPostgres> {
   let adminUrl: string;
-  let stopServer = async () => undefined as void;
+  let stopServer = (): Promise<void> => Promise.resolve();
   let kind: BenchPostgres['kind'] = 'BENCH_DATABASE_URL';
   if (givenUrl) {
     adminUrl = givenUrl;

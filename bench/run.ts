@@ -35,12 +35,20 @@ async function main() {
     if (wants('capture')) {
       progress('capture ceiling: inserts with the capture trigger, no daemon');
       for (let run = 0; run < options.runs; run += 1) {
-        results.add('capture.single', `capture ceiling, single-row transactions, ${options.connections} connections`, 'rows/s',
-          await captureRate(ours, options.events, options.connections, 'single'));
+        results.add(
+          'capture.single',
+          `capture ceiling, single-row transactions, ${options.connections} connections`,
+          'rows/s',
+          await captureRate(ours, options.events, options.connections, 'single'),
+        );
       }
       for (let run = 0; run < options.runs; run += 1) {
-        results.add('capture.bulk', `capture ceiling, 500-row statements, ${options.connections} connections`, 'rows/s',
-          await captureRate(ours, options.events, options.connections, 'bulk'));
+        results.add(
+          'capture.bulk',
+          `capture ceiling, 500-row statements, ${options.connections} connections`,
+          'rows/s',
+          await captureRate(ours, options.events, options.connections, 'bulk'),
+        );
       }
     }
 
@@ -48,8 +56,12 @@ async function main() {
       progress('HTTP ceiling: the same payloads POSTed by undici straight to the sink');
       const payloads = await samplePayloads(ours, options.events);
       for (let run = 0; run < options.runs; run += 1) {
-        results.add('http', `HTTP ceiling, undici to the sink, ${options.concurrency} in flight`, 'req/s',
-          await httpCeiling(sink, payloads, options.concurrency));
+        results.add(
+          'http',
+          `HTTP ceiling, undici to the sink, ${options.concurrency} in flight`,
+          'req/s',
+          await httpCeiling(sink, payloads, options.concurrency),
+        );
       }
     }
 
@@ -62,16 +74,25 @@ async function main() {
         results.add('daemon.duplicates', 'pg-event-triggers duplicate deliveries', '', e2e.duplicates);
         results.add('daemon.inserts', 'pg-event-triggers end to end: inserts took', 's', e2e.insertSeconds);
         results.add('daemon.tail', 'pg-event-triggers end to end: last arrival after last commit', 's', e2e.tailSeconds);
-        if (e2e.eventsPerFetch !== undefined) results.add('daemon.perFetch', 'pg-event-triggers end to end: events per fetch', '', e2e.eventsPerFetch);
-        if (e2e.attemptsPerWrite !== undefined) results.add('daemon.perWrite', 'pg-event-triggers end to end: attempts per recorder write', '', e2e.attemptsPerWrite);
+        if (e2e.eventsPerFetch !== undefined)
+          results.add('daemon.perFetch', 'pg-event-triggers end to end: events per fetch', '', e2e.eventsPerFetch);
+        if (e2e.attemptsPerWrite !== undefined)
+          results.add('daemon.perWrite', 'pg-event-triggers end to end: attempts per recorder write', '', e2e.attemptsPerWrite);
       }
       for (let run = 0; run < options.runs; run += 1) {
         const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.events, options.connections);
         results.add('daemon.drain', 'pg-event-triggers backlog drain, invocation logs on', 'events/s', drain.eventsPerSecond);
-        results.add('daemon.drainRss', `pg-event-triggers peak RSS draining ${options.events.toLocaleString('en-US')} events`, 'MB', drain.peakRssBytes / MB);
+        results.add(
+          'daemon.drainRss',
+          `pg-event-triggers peak RSS draining ${options.events.toLocaleString('en-US')} events`,
+          'MB',
+          drain.peakRssBytes / MB,
+        );
         results.add('daemon.drainCpu', 'pg-event-triggers CPU per 1,000 events (drain, boot included)', 'ms', drain.cpuMsPer1000);
-        if (drain.eventsPerFetch !== undefined) results.add('daemon.drainPerFetch', 'pg-event-triggers drain: events per fetch', '', drain.eventsPerFetch);
-        if (drain.attemptsPerWrite !== undefined) results.add('daemon.drainPerWrite', 'pg-event-triggers drain: attempts per recorder write', '', drain.attemptsPerWrite);
+        if (drain.eventsPerFetch !== undefined)
+          results.add('daemon.drainPerFetch', 'pg-event-triggers drain: events per fetch', '', drain.eventsPerFetch);
+        if (drain.attemptsPerWrite !== undefined)
+          results.add('daemon.drainPerWrite', 'pg-event-triggers drain: attempts per recorder write', '', drain.attemptsPerWrite);
       }
     }
 
@@ -106,7 +127,12 @@ async function main() {
       ];
       if (peer) {
         for (const config of Object.keys(PEER_CONFIGS) as PeerConfigName[]) {
-          contenders.push([`peer.${config}`, `graphile-worker ${config}`, () => startPeer(peer.url, sink.url, config, options.concurrency), peer]);
+          contenders.push([
+            `peer.${config}`,
+            `graphile-worker ${config}`,
+            () => startPeer(peer.url, sink.url, config, options.concurrency),
+            peer,
+          ]);
         }
       }
       for (const [key, name, start, stage] of contenders) {
@@ -120,10 +146,25 @@ async function main() {
     if (wants('memory')) {
       progress(`memory and round trips: draining ${options.backlog} pending events (through a round-trip counter)`);
       const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.backlog, options.connections, true);
-      results.add('daemon.rss', `pg-event-triggers peak RSS draining ${options.backlog.toLocaleString('en-US')} events`, 'MB', drain.peakRssBytes / MB);
+      results.add(
+        'daemon.rss',
+        `pg-event-triggers peak RSS draining ${options.backlog.toLocaleString('en-US')} events`,
+        'MB',
+        drain.peakRssBytes / MB,
+      );
       results.add('daemon.roundTrips', 'database round trips per delivered event', '', drain.roundTripsPerEvent!);
-      results.add('daemon.bigDrainCpu', `pg-event-triggers CPU per 1,000 events (drain of ${options.backlog.toLocaleString('en-US')}, boot included)`, 'ms', drain.cpuMsPer1000);
-      results.add('daemon.bigDrain', `pg-event-triggers drain of ${options.backlog.toLocaleString('en-US')} (via the counting relay)`, 'events/s', drain.eventsPerSecond);
+      results.add(
+        'daemon.bigDrainCpu',
+        `pg-event-triggers CPU per 1,000 events (drain of ${options.backlog.toLocaleString('en-US')}, boot included)`,
+        'ms',
+        drain.cpuMsPer1000,
+      );
+      results.add(
+        'daemon.bigDrain',
+        `pg-event-triggers drain of ${options.backlog.toLocaleString('en-US')} (via the counting relay)`,
+        'events/s',
+        drain.eventsPerSecond,
+      );
     }
 
     const minutes = (Date.now() - began) / 60_000;
@@ -136,7 +177,13 @@ async function main() {
 }
 
 /** Our database: the table, the catalog and a trigger created through the API, as a user would. */
-async function prepareOurs(postgres: BenchPostgres, sink: Sink, options: BenchOptions, results: Results, baseline: boolean): Promise<Stage> {
+async function prepareOurs(
+  postgres: BenchPostgres,
+  sink: Sink,
+  options: BenchOptions,
+  results: Results,
+  baseline: boolean,
+): Promise<Stage> {
   const url = await postgres.createDatabase('bench_ours');
   await withClient(url, (client) => client.query(CREATE_TABLE));
   const stage: Stage = {
@@ -150,8 +197,12 @@ async function prepareOurs(postgres: BenchPostgres, sink: Sink, options: BenchOp
   if (baseline) {
     progress('baseline: the same inserts with no trigger at all');
     for (let run = 0; run < options.runs; run += 1) {
-      results.add('plain.single', `PostgreSQL alone, single-row transactions, ${options.connections} connections`, 'rows/s',
-        await captureRate(stage, options.events, options.connections, 'single'));
+      results.add(
+        'plain.single',
+        `PostgreSQL alone, single-row transactions, ${options.connections} connections`,
+        'rows/s',
+        await captureRate(stage, options.events, options.connections, 'single'),
+      );
     }
   }
   const daemon = await startDaemon(url);
@@ -180,7 +231,8 @@ async function preparePeer(postgres: BenchPostgres): Promise<Stage> {
 /** Payloads as the capture wrote them, for the HTTP ceiling (captured afresh if the table is empty). */
 async function samplePayloads(stage: Stage, count: number): Promise<string[]> {
   const rows = await withClient(stage.url, async (client) => {
-    const sample = () => client.query<{ payload: string }>('select payload::text as payload from event_triggers.event_log limit $1', [count]);
+    const sample = () =>
+      client.query<{ payload: string }>('select payload::text as payload from event_triggers.event_log limit $1', [count]);
     let result = await sample();
     if (result.rows.length < count) {
       await captureRate(stage, count, 8, 'bulk');
@@ -225,12 +277,16 @@ function targets(results: Results): Target[] {
     },
     {
       goal: 'latency p50 <= 10 ms at 500 events/s',
-      detail: `${fmt(p50, 'ms')} (graphile-worker: ${Object.keys(PEER_CONFIGS).map((c) => `${c} ${fmt(get(`peer.${c}.p50`), 'ms')}`).join(', ')})`,
+      detail: `${fmt(p50, 'ms')} (graphile-worker: ${Object.keys(PEER_CONFIGS)
+        .map((c) => `${c} ${fmt(get(`peer.${c}.p50`), 'ms')}`)
+        .join(', ')})`,
       met: verdict(p50, (v) => v <= 10),
     },
     {
       goal: 'latency p99 <= 50 ms at 500 events/s',
-      detail: `${fmt(p99, 'ms')} (graphile-worker: ${Object.keys(PEER_CONFIGS).map((c) => `${c} ${fmt(get(`peer.${c}.p99`), 'ms')}`).join(', ')})`,
+      detail: `${fmt(p99, 'ms')} (graphile-worker: ${Object.keys(PEER_CONFIGS)
+        .map((c) => `${c} ${fmt(get(`peer.${c}.p99`), 'ms')}`)
+        .join(', ')})`,
       met: verdict(p99, (v) => v <= 50),
     },
     { goal: 'backlog drain with invocation logs >= 5,000 events/s', detail: rate(drain), met: verdict(drain, (v) => v >= 5000) },

@@ -178,7 +178,12 @@ export async function latencyAtRate(
     await sink.waitFor(committedAt.size, arrivalTimeout(committedAt.size));
     const { arrivals = [] } = await sink.report(true);
     const latencies = arrivals.map(([id, arrivedAt]) => arrivedAt - committedAt.get(id)!).filter(Number.isFinite);
-    return { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99), max: percentile(latencies, 100) };
+    return {
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      p99: percentile(latencies, 99),
+      max: percentile(latencies, 100),
+    };
   } finally {
     await contender.stop();
   }

@@ -10,7 +10,7 @@ import { rssBytes } from './processStats.js';
 import { provisionBenchPostgres } from './postgres.js';
 import { median } from './report.js';
 import { withClient } from './scenarios.js';
-import { CREATE_TABLE, TABLE, insertAtRate } from './workload.js';
+import { CREATE_TABLE, insertAtRate } from './workload.js';
 import { createTrigger } from './trigger.js';
 
 const MB = 1024 * 1024;
@@ -43,7 +43,7 @@ async function main() {
     const report = await sink.waitFor(committed.size, 120_000);
     clearInterval(sampler);
     const pending = await withClient(url, async (client) =>
-      Number((await client.query('select count(*) from event_triggers.event_log where not delivered')).rows[0].count),
+      Number((await client.query<{ count: string }>('select count(*) from event_triggers.event_log where not delivered')).rows[0]!.count),
     );
     await daemon.stop();
 

@@ -111,8 +111,8 @@ export async function insertAtRate(url: string, ratePerSecond: number, seconds: 
     inFlight.push(
       take().then(async (client) => {
         try {
-          const result = await client.query({ ...INSERT_ONE, values: [i % 1000, 1, NOTE] });
-          committedAt.set(Number(result.rows[0].id), now());
+          const result = await client.query<{ id: string }>({ ...INSERT_ONE, values: [i % 1000, 1, NOTE] });
+          committedAt.set(Number(result.rows[0]!.id), now());
         } finally {
           give(client);
         }

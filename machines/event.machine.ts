@@ -141,7 +141,7 @@ export const eventMachine = setup({
     judgeDelivered: assign({ verdict: 'delivered', retryDelayMs: 0 }),
     judgeRetryAfter: assign({
       verdict: 'retry',
-      retryDelayMs: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? event.report.retryAfterMs ?? 0 : 0),
+      retryDelayMs: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? (event.report.retryAfterMs ?? 0) : 0),
     }),
     judgeRetry: assign({
       verdict: 'retry',
@@ -189,8 +189,7 @@ export const eventMachine = setup({
     /** A valid Retry-After keeps retrying even past num_retries (as Hasura does). */
     retryAfterGiven: ({ event }) => event.type === 'WEBHOOK_RESPONDED' && event.report.retryAfterMs !== null,
     /** Attempts in total are num_retries + 1: one more remains after this one. */
-    attemptsRemain: ({ context, event }) =>
-      event.type === 'WEBHOOK_RESPONDED' && context.tries + 1 < event.report.numRetries + 1,
+    attemptsRemain: ({ context, event }) => event.type === 'WEBHOOK_RESPONDED' && context.tries + 1 < event.report.numRetries + 1,
     /** A REDELIVER is acted on only if its reset is newer than what the actor knows. */
     newerGeneration: ({ context, event }) =>
       event.type === 'REDELIVER' && event.generation > Math.max(context.generation, context.redeliverGeneration ?? -1),

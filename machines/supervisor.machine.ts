@@ -24,7 +24,7 @@ export interface SupervisorContext {
 export type SupervisorEvent = { type: 'SHUTDOWN' };
 
 const unprovided = (name: string) =>
-  fromPromise<never>(async () => {
+  fromPromise<never>(() => {
     throw new Error(`supervisor machine: "${name}" must be provided`);
   });
 

@@ -24,8 +24,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  if (parsed.help) return void process.stdout.write(`${helpText()}\n`), 0;
-  if (parsed.version) return void process.stdout.write(`${VERSION}\n`), 0;
+  if (parsed.help) return (void process.stdout.write(`${helpText()}\n`), 0);
+  if (parsed.version) return (void process.stdout.write(`${VERSION}\n`), 0);
   const { config, command } = parsed;
   const log = createLogger(config.logLevel);
 

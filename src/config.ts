@@ -23,6 +23,8 @@ interface Setting<K extends string> {
   help: string;
 }
 
+// One setting a row, read as a table: kept out of Prettier.
+// prettier-ignore
 const SETTINGS = [
   { key: 'databaseUrl', env: ['DATABASE_URL', 'HASURA_GRAPHQL_DATABASE_URL'], flag: 'database-url', kind: 'url',
     help: 'PostgreSQL connection URL. When absent, `start` boots an embedded PostgreSQL.' },
@@ -145,16 +147,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
 }
 
 /** Builds a Config from flag values (by setting) and the environment; throws ConfigError naming the setting. */
-export function resolveConfig(
-  flagValue: (s: Setting<SettingKey>) => string | undefined,
-  env: NodeJS.ProcessEnv,
-): Config {
+export function resolveConfig(flagValue: (s: Setting<SettingKey>) => string | undefined, env: NodeJS.ProcessEnv): Config {
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS as readonly Setting<SettingKey>[]) {
     const fromFlag = flagValue(s);
     const envName = s.env.find((name) => env[name] !== undefined && env[name] !== '');
     const raw = fromFlag ?? (envName === undefined ? undefined : env[envName]);
-    const label = fromFlag !== undefined ? `--${s.flag}` : envName ?? `--${s.flag}`;
+    const label = fromFlag !== undefined ? `--${s.flag}` : (envName ?? `--${s.flag}`);
     out[s.key] = raw === undefined ? s.default : convert(s, raw, label);
   }
   const config = out as unknown as Config;

@@ -5,6 +5,9 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { service: 'pg-event-triggers' },
-    redact: { paths: ['adminSecret', 'config.adminSecret', 'headers["x-hasura-admin-secret"]', 'headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['adminSecret', 'config.adminSecret', 'headers["x-hasura-admin-secret"]', 'headers.authorization'],
+      censor: '[redacted]',
+    },
   });
 }

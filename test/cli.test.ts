@@ -25,7 +25,15 @@ describe('settings', () => {
 
   test('defaults: port 8080, loopback only without a secret, pool 100, poll 1 s, heartbeat 30 s, lock timeout 2 s', () => {
     const { config } = parseCommandLine(['start'], {});
-    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', httpPoolSize: 100, pollIntervalMs: 1000, heartbeatTimeoutMs: 30_000, schema: 'event_triggers', lockTimeoutMs: 2000 });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      httpPoolSize: 100,
+      pollIntervalMs: 1000,
+      heartbeatTimeoutMs: 30_000,
+      schema: 'event_triggers',
+      lockTimeoutMs: 2000,
+    });
     expect(parseCommandLine(['start'], { LOCK_TIMEOUT_MS: '500' }).config.lockTimeoutMs).toBe(500);
   });
 
@@ -47,7 +55,7 @@ describe('settings', () => {
 
   test('--help documents every setting: its flag, every environment variable, its help and its default', () => {
     // The settings table itself, as resolveConfig walks it (it asks for each setting's flag value).
-    const settings: Array<{ key: string; flag: string; env: readonly string[]; help: string; default?: unknown }> = [];
+    const settings: Array<{ key: string; flag: string; env: readonly string[]; help: string; default?: string | number | boolean }> = [];
     resolveConfig((setting) => void settings.push(setting), {});
     // Every setting of the table, and nothing else, makes up a Config.
     expect(settings.map((s) => s.key).sort()).toEqual(Object.keys(parseCommandLine(['start'], {}).config).sort());
@@ -70,7 +78,9 @@ describe('the pg-event-triggers command', () => {
   test('invalid configuration: one line naming the setting, exit code 2', () => {
     const result = run(['start'], { PORT: '70000' });
     expect(result.status).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual(['pg-event-triggers: invalid configuration: PORT must be between 0 and 65535, got 70000']);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'pg-event-triggers: invalid configuration: PORT must be between 0 and 65535, got 70000',
+    ]);
     expect(run(['frobnicate']).status).toBe(2);
     expect(run(['start', '--no-such-flag']).status).toBe(2);
   });
@@ -102,7 +112,10 @@ describe('the pg-event-triggers command', () => {
     await database.pool.query('create table if not exists boot_env_t (id int primary key)');
     const res = await request(`${daemon.url}/v1/query`, {
       method: 'POST',
-      body: JSON.stringify({ type: 'create_event_trigger', args: { name: 'needs_env', table: 'boot_env_t', webhook_from_env: 'HOOK', insert: { columns: '*' } } }),
+      body: JSON.stringify({
+        type: 'create_event_trigger',
+        args: { name: 'needs_env', table: 'boot_env_t', webhook_from_env: 'HOOK', insert: { columns: '*' } },
+      }),
     });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
@@ -157,8 +170,8 @@ describe('the pg-event-triggers command', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
     const deadline = Date.now() + 15_000;
     while (!output.includes('waiting for PostgreSQL') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -71,7 +71,12 @@ test('without DATABASE_URL the daemon boots an embedded PostgreSQL, prints a URL
 
     // And the daemon delivers from it, end to end.
     await client.query('create table greetings (id int primary key, text text)');
-    await apiQuery(daemon.url, 'create_event_trigger', { name: 'greetings', table: 'greetings', webhook: hook.url, insert: { columns: '*' } });
+    await apiQuery(daemon.url, 'create_event_trigger', {
+      name: 'greetings',
+      table: 'greetings',
+      webhook: hook.url,
+      insert: { columns: '*' },
+    });
     await client.query(`insert into greetings values (1, 'hello')`);
     const [req] = await hook.waitForRequests(1);
     expect(req!.json.event.data.new).toEqual({ id: 1, text: 'hello' });

@@ -61,7 +61,7 @@ export async function removePeer(databaseUrl: string, table: string): Promise<vo
 /** graphile-worker's warnings and errors on stderr; nothing else. */
 function quietLogger(): Logger {
   return new Logger(() => (level, message) => {
-    if (level === 'error' || level === 'warning') process.stderr.write(`graphile-worker ${level}: ${message}\n`);
+    if (String(level) === 'error' || String(level) === 'warning') process.stderr.write(`graphile-worker ${level}: ${message}\n`);
   });
 }
 

@@ -43,12 +43,20 @@ const failure = (id: Id, code: number, message: string, data?: WireError): RpcRe
 });
 
 /** Handles a parsed body; returns what to send, or undefined when only notifications came (204). */
-export async function handleRpc(ctx: OperationContext, body: unknown, caller: Caller = {}): Promise<RpcResponse | RpcResponse[] | undefined> {
+export async function handleRpc(
+  ctx: OperationContext,
+  body: unknown,
+  caller: Caller = {},
+): Promise<RpcResponse | RpcResponse[] | undefined> {
   if (Array.isArray(body)) {
     if (body.length === 0) return failure(null, RPC_ERRORS.invalidRequest, 'Invalid Request: empty batch');
     // Refused whole, before any call runs, so a client never has to work out which part ran.
     if (body.length > MAX_BATCH) {
-      return failure(null, RPC_ERRORS.invalidRequest, `Invalid Request: a batch holds at most ${MAX_BATCH} calls, got ${body.length}; split it`);
+      return failure(
+        null,
+        RPC_ERRORS.invalidRequest,
+        `Invalid Request: a batch holds at most ${MAX_BATCH} calls, got ${body.length}; split it`,
+      );
     }
     const out: RpcResponse[] = [];
     for (const call of body) {
@@ -70,7 +78,7 @@ async function handleCall(ctx: OperationContext, call: unknown, caller: Caller):
   }
   const { jsonrpc, method, params, id, ...rest } = call as Record<string, unknown>;
   const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
-  const replyId: Id = validId && id !== undefined ? (id as Id) : null;
+  const replyId: Id = validId && id !== undefined ? id : null;
   if (jsonrpc !== '2.0') return failure(replyId, RPC_ERRORS.invalidRequest, 'Invalid Request: "jsonrpc" must be "2.0"');
   if (!validId) return failure(null, RPC_ERRORS.invalidRequest, 'Invalid Request: "id" must be a string, a number or null');
   if (typeof method !== 'string') return failure(replyId, RPC_ERRORS.invalidRequest, 'Invalid Request: "method" must be a string');

@@ -17,10 +17,7 @@ const triggerName = z
   .string()
   .min(1, 'trigger name must not be empty')
   .max(TRIGGER_NAME_MAX, `trigger name must be at most ${TRIGGER_NAME_MAX} characters`)
-  .regex(
-    TRIGGER_NAME_PATTERN,
-    'trigger name must start with a letter and contain only letters, digits, "_" and "-"',
-  );
+  .regex(TRIGGER_NAME_PATTERN, 'trigger name must start with a letter and contain only letters, digits, "_" and "-"');
 
 /**
  * An optional key for which JSON null means "absent", as in Hasura (aeson's `.:?`): tools that write
@@ -29,10 +26,11 @@ const triggerName = z
 const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
 const optionalSource = absentIfNull(z.string().optional());
 
-const identifier = z.string().min(1, 'must not be empty').max(63, 'must be at most 63 bytes').refine(
-  (s) => Buffer.byteLength(s) <= 63 && !s.includes('\u0000'),
-  'must be at most 63 bytes, without NUL characters',
-);
+const identifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(63, 'must be at most 63 bytes')
+  .refine((s) => Buffer.byteLength(s) <= 63 && !s.includes('\u0000'), 'must be at most 63 bytes, without NUL characters');
 
 /** Hasura's QualifiedTable: {"schema", "name"}, or a bare name in schema public. */
 const qualifiedTable = z.union(
@@ -52,23 +50,22 @@ const operationSpec = z.strictObject({
   payload: absentIfNull(columnList.optional()),
 });
 
-const header = z.union(
-  [
-    z.strictObject({ name: z.string(), value: z.string() }),
-    z.strictObject({ name: z.string(), value_from_env: z.string().min(1) }),
-  ],
-  { error: 'a header is {"name", "value"} or {"name", "value_from_env"}' },
-).superRefine((h, ctx) => {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h.name)) {
-    ctx.addIssue({ code: 'custom', message: `"${h.name}" is not a valid HTTP header name`, path: ['name'] });
-  }
-  if ('value' in h && /[\r\n\u0000]/.test(h.value)) {
-    ctx.addIssue({ code: 'custom', message: 'header values must not contain CR, LF or NUL', path: ['value'] });
-  }
-  // A value is a template in Hasura (HVValue Template): {{NAME}} stands for the environment variable NAME.
-  const templateError = 'value' in h ? syntaxErrorOf(h.value) : undefined;
-  if (templateError) ctx.addIssue({ code: 'custom', message: templateError, path: ['value'] });
-});
+const header = z
+  .union(
+    [z.strictObject({ name: z.string(), value: z.string() }), z.strictObject({ name: z.string(), value_from_env: z.string().min(1) })],
+    { error: 'a header is {"name", "value"} or {"name", "value_from_env"}' },
+  )
+  .superRefine((h, ctx) => {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h.name)) {
+      ctx.addIssue({ code: 'custom', message: `"${h.name}" is not a valid HTTP header name`, path: ['name'] });
+    }
+    if ('value' in h && /[\r\n\u0000]/.test(h.value)) {
+      ctx.addIssue({ code: 'custom', message: 'header values must not contain CR, LF or NUL', path: ['value'] });
+    }
+    // A value is a template in Hasura (HVValue Template): {{NAME}} stands for the environment variable NAME.
+    const templateError = 'value' in h ? syntaxErrorOf(h.value) : undefined;
+    if (templateError) ctx.addIssue({ code: 'custom', message: templateError, path: ['value'] });
+  });
 
 /** Why a string is not a valid template, or undefined. */
 function syntaxErrorOf(s: string): string | undefined {
@@ -270,8 +267,8 @@ function checkStorable(args: unknown, base: string): void {
     }
     // Children pushed in reverse so the first problem in document order is the one reported.
     const children: Node[] = Array.isArray(value)
-      ? value.map((v, i) => ({ value: v, parent: node, key: i, depth: node.depth + 1 }))
-      : Object.keys(value).map((k) => ({ value: (value as Record<string, unknown>)[k], parent: node, key: k, depth: node.depth + 1 }));
+      ? (value as unknown[]).map((v, i) => ({ value: v, parent: node, key: i, depth: node.depth + 1 }))
+      : Object.entries(value as Record<string, unknown>).map(([k, v]) => ({ value: v, parent: node, key: k, depth: node.depth + 1 }));
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
 }

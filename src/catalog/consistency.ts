@@ -99,7 +99,9 @@ export function findInconsistencies(row: TriggerTableState): InconsistentObject 
         if (!Array.isArray(list)) continue;
         const missing = list.filter((c) => !columns.has(c));
         if (missing.length) {
-          reasons.push(`${op}.${key} names column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} that no longer exist${missing.length > 1 ? '' : 's'} in "${row.current_schema}.${row.current_table}"`);
+          reasons.push(
+            `${op}.${key} names column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} that no longer exist${missing.length > 1 ? '' : 's'} in "${row.current_schema}.${row.current_table}"`,
+          );
         }
       }
     }

@@ -2,7 +2,6 @@
  * A trigger definition as stored in the catalog (event_triggers.definition), and how it is resolved
  * against the environment into what a delivery needs.
  */
-import type { CreateEventTriggerArgs } from '../api/schemas.js';
 import { isTemplate, renderTemplate, type Rendered } from './template.js';
 
 export type ColumnSelection = '*' | string[];
@@ -38,22 +37,6 @@ export interface TriggerDefinition {
   /** Omitted means allowed: invoke_event_trigger is refused only when this is explicitly false. */
   enable_manual?: boolean;
   trigger_on_replication: boolean;
-}
-
-/** The definition to store for validated create_event_trigger args (transport-only keys dropped). */
-export function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
-  const def: TriggerDefinition = {
-    name: args.name,
-    table: args.table,
-    headers: args.headers,
-    retry_conf: args.retry_conf,
-    trigger_on_replication: args.trigger_on_replication,
-  };
-  if (args.webhook !== undefined) def.webhook = args.webhook;
-  if (args.webhook_from_env !== undefined) def.webhook_from_env = args.webhook_from_env;
-  for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
-  if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
-  return def;
 }
 
 /** What a delivery needs from a definition, resolved against one daemon's environment. */

@@ -216,7 +216,7 @@ export function embeddedDatabaseNotice(url: string, passwordFile: string, termin
   if (terminal) return `\npg-event-triggers: connect to the embedded PostgreSQL with DATABASE_URL=${url}\n\n`;
   const shown = new URL(url);
   shown.password = 'PASSWORD';
-  return `pg-event-triggers: connect to the embedded PostgreSQL with DATABASE_URL=${shown}, PASSWORD being the content of ${passwordFile}\n`;
+  return `pg-event-triggers: connect to the embedded PostgreSQL with DATABASE_URL=${shown.href}, PASSWORD being the content of ${passwordFile}\n`;
 }
 
 /**

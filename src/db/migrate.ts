@@ -26,9 +26,7 @@ export async function migrate(pool: pg.Pool, schema: string, log?: Logger): Prom
         schema,
       ),
     );
-    const { rows } = await client.query<{ version: number }>(
-      withSchema('select version from :SCHEMA.migrations order by version', schema),
-    );
+    const { rows } = await client.query<{ version: number }>(withSchema('select version from :SCHEMA.migrations order by version', schema));
     const done = new Set(rows.map((r) => r.version));
     const newest = Math.max(0, ...done);
     const latest = migrations.at(-1)?.version ?? 0;
@@ -41,10 +39,7 @@ export async function migrate(pool: pg.Pool, schema: string, log?: Logger): Prom
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await client.query(withSchema(m.sql, schema));
-      await client.query(withSchema('insert into :SCHEMA.migrations (version, name) values ($1, $2)', schema), [
-        m.version,
-        m.name,
-      ]);
+      await client.query(withSchema('insert into :SCHEMA.migrations (version, name) values ($1, $2)', schema), [m.version, m.name]);
       applied.push(m.version);
       log?.info({ migration: m.version, name: m.name, schema }, 'applied catalog migration');
     }

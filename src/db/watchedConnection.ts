@@ -12,6 +12,6 @@ export const KEEPALIVE_IDLE_MS = 10_000;
  * timeout"), though @types/pg does not declare it. A statement that timed out may still be on the wire:
  * end the client afterwards (pg then destroys the socket rather than waiting for it).
  */
-export function withQueryTimeout<T extends pg.QueryConfig<any[]>>(config: T, timeoutMs: number): T {
+export function withQueryTimeout<T extends pg.QueryConfig<unknown[]>>(config: T, timeoutMs: number): T {
   return { ...config, query_timeout: timeoutMs };
 }

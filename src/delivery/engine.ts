@@ -282,8 +282,7 @@ export class DeliveryEngine implements LocalEngine {
     // A retry is parked in the database rather than kept waiting in memory beyond maxWaitingEvents, or
     // when it is due too far ahead to hold it (and its lock) here.
     const park =
-      context.verdict === 'retry' &&
-      (this.waiting.size >= this.options.maxWaitingEvents || context.retryDelayMs > MAX_IN_MEMORY_WAIT_MS);
+      context.verdict === 'retry' && (this.waiting.size >= this.options.maxWaitingEvents || context.retryDelayMs > MAX_IN_MEMORY_WAIT_MS);
     const log = live.pendingLog;
     live.pendingLog = undefined;
     this.recorder

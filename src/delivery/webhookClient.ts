@@ -6,7 +6,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedTrigger } from '../catalog/triggerRegistry.js';
 
-
 /** An event as claimed from the database: what the body is built from. */
 export interface ClaimedEvent {
   id: string;
@@ -142,7 +141,9 @@ export class WebhookClient {
       // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"): a body holding one (any
       // binary body) made the recorder's batch fail forever, and with it every outcome queued after it.
       // Shown as U+FFFD, like the bytes that are not UTF-8.
-      const text = Buffer.concat(kept, keptBytes).toString('utf8').replace(/\u0000/g, '\uFFFD');
+      const text = Buffer.concat(kept, keptBytes)
+        .toString('utf8')
+        .replace(/\u0000/g, '\uFFFD');
       // As Hasura logs them (Eventing.HTTP.mkInvocationResp): a 2xx as webhook_response with its status,
       // headers and body; any other status as client_error whose message is the body (the status is in
       // the log's status column).
@@ -173,7 +174,7 @@ export class WebhookClient {
       },
       onResponseStart(_c, statusCode, responseHeaders) {
         status = statusCode;
-        headers = responseHeaders as Record<string, string | string[] | undefined>;
+        headers = responseHeaders;
       },
       onResponseData(_c, chunk) {
         seen += chunk.length;

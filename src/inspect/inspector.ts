@@ -16,7 +16,7 @@ export interface Inspector {
   close(): Promise<void>;
 }
 
-export async function startInspector(options: { port: number; log: Logger }): Promise<Inspector> {
+export function startInspector(options: { port: number; log: Logger }): Promise<Inspector> {
   const server = createInspectorServer({ port: options.port, autoOpen: false });
   const client = createWebSocketInspector({ url: `ws://127.0.0.1:${options.port}` });
   const url = `http://localhost:${options.port}`;
@@ -24,12 +24,13 @@ export async function startInspector(options: { port: number; log: Logger }): Pr
     { url },
     `Stately inspector: open ${url} in a browser. Its relay listens on every interface without authentication: use it on trusted networks only`,
   );
-  return {
+  return Promise.resolve({
     observer: client.inspect,
     url,
-    async close() {
+    close() {
       client.stop();
       server.stop();
+      return Promise.resolve();
     },
-  };
+  });
 }

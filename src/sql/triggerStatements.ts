@@ -54,7 +54,7 @@ export const triggerStatements = (schema: string) =>
                array(select a.attname::text from pg_catalog.pg_attribute a
                      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
                array(select g.tgname::text from pg_catalog.pg_trigger g
-                     where g.tgrelid = c.oid and g.tgname like 'pget\_%') as triggers,
+                     where g.tgrelid = c.oid and g.tgname like 'pget\\_%') as triggers,
                (select coalesce(json_agg(json_build_object(
                          'name', g.tgname, 'enabled', g.tgenabled, 'partition', g.tgrelid <> c.oid,
                          'table', pn.nspname || '.' || pc.relname) order by pn.nspname, pc.relname, g.tgname), '[]')
@@ -63,7 +63,7 @@ export const triggerStatements = (schema: string) =>
                 join pg_catalog.pg_trigger g on g.tgrelid = p.relid
                 join pg_catalog.pg_class pc on pc.oid = p.relid
                 join pg_catalog.pg_namespace pn on pn.oid = pc.relnamespace
-                where g.tgname like 'pget\_%') as trigger_states
+                where g.tgname like 'pget\\_%') as trigger_states
         from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p')
           and (c.oid = t.table_oid or (n.nspname = t.schema_name and c.relname = t.table_name))

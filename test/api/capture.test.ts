@@ -33,7 +33,9 @@ describe('capture', () => {
     const table = `x"; drop table y; --`;
     const column = 'Prénom "de" l\'utilisateur';
     await api.pool.query(`create schema "Schéma ""X"""`);
-    await api.pool.query(`create table "Schéma ""X"""."x""; drop table y; --" (id int primary key, "${column.replaceAll('"', '""')}" text, "CamelCase" int)`);
+    await api.pool.query(
+      `create table "Schéma ""X"""."x""; drop table y; --" (id int primary key, "${column.replaceAll('"', '""')}" text, "CamelCase" int)`,
+    );
     await create({
       name: 'weird',
       table: { schema, name: table },
@@ -103,7 +105,9 @@ describe('capture', () => {
   test('values are rendered by PostgreSQL: bigints exact, numerics as written, timestamps as JSON', async () => {
     await api.pool.query('create table amounts (id bigint primary key, amount numeric, at timestamptz, raw jsonb)');
     await create({ name: 'amounts_ev', table: 'amounts', insert: { columns: '*' } });
-    await api.pool.query(`insert into amounts values (50755254975729665, 10.10, '2024-01-02 03:04:05.678+00', '{"n": 12345678901234567890}')`);
+    await api.pool.query(
+      `insert into amounts values (50755254975729665, 10.10, '2024-01-02 03:04:05.678+00', '{"n": 12345678901234567890}')`,
+    );
     const [ev] = await eventsOf('amounts_ev');
     expect(ev!.text).toContain('"id": 50755254975729665');
     expect(ev!.text).toContain('"amount": 10.10');
@@ -126,7 +130,10 @@ describe('capture', () => {
     };
     try {
       await write({ 'hasura.user': '{"x-hasura-role":"user","x-hasura-user-id":"1"}' }, 'insert into sessions values (1)');
-      await write({ 'hasura.user': '{"x-hasura-role":"user"}', 'hasura.tracecontext': '{"trace_id":"abc","span_id":"def"}' }, 'insert into sessions values (2)');
+      await write(
+        { 'hasura.user': '{"x-hasura-role":"user"}', 'hasura.tracecontext': '{"trace_id":"abc","span_id":"def"}' },
+        'insert into sessions values (2)',
+      );
       // Set earlier in the session and reset at commit, the settings now read as '': null, not an error.
       await write({}, 'insert into sessions values (3)');
       // Not JSON: the write goes through, with null.

@@ -109,7 +109,9 @@ describe('capture runs in the rights of the writer', () => {
       await expect(c.query('select * from event_triggers.event_log')).rejects.toThrow(/permission denied for table event_log/);
       await expect(c.query('select * from event_triggers.event_triggers')).rejects.toThrow(/permission denied/);
       await expect(
-        c.query(`insert into event_triggers.event_log (schema_name, table_name, trigger_name, payload) values ('a', 'b', 'shared_ev', '{}')`),
+        c.query(
+          `insert into event_triggers.event_log (schema_name, table_name, trigger_name, payload) values ('a', 'b', 'shared_ev', '{}')`,
+        ),
       ).rejects.toThrow(/permission denied/);
     });
     expect((await eventsOf('shared_ev')).map((e) => e.payload.data)).toEqual([
@@ -172,7 +174,12 @@ describe('enqueue_event, the one function that runs as the daemon role', () => {
     expect(byName['pget_guarded_ev_INSERT']).toMatchObject({ prosecdef: false, public_execute: false });
     expect(byName['enqueue_event']).toMatchObject({ prosecdef: true, public_execute: true });
     // Every other catalog function is the daemon's alone, and only enqueue_event runs as its owner.
-    expect(rows.filter((r) => r.public_execute).map((r) => r.proname).sort()).toEqual(['enqueue_event', 'pick_columns']);
+    expect(
+      rows
+        .filter((r) => r.public_execute)
+        .map((r) => r.proname)
+        .sort(),
+    ).toEqual(['enqueue_event', 'pick_columns']);
     expect(rows.filter((r) => r.prosecdef).map((r) => r.proname)).toEqual(['enqueue_event']);
   });
 });

@@ -25,10 +25,9 @@ const base = (args: Record<string, unknown> = {}) => ({
 });
 
 async function sqlTriggers(table = 'users') {
-  const { rows } = await api.pool.query(
-    `select tgname from pg_trigger where tgrelid = $1::regclass and not tgisinternal order by 1`,
-    [table],
-  );
+  const { rows } = await api.pool.query(`select tgname from pg_trigger where tgrelid = $1::regclass and not tgisinternal order by 1`, [
+    table,
+  ]);
   return rows.map((r) => r.tgname);
 }
 
@@ -53,22 +52,26 @@ describe('create_event_trigger', () => {
   });
 
   test('accepts the spec example as written, and Hasura 2 names on /v1/metadata with a source', async () => {
-    const spec = await api.post('/v1/query', {
-      type: 'create_event_trigger',
-      args: {
-        name: 'users_changes',
-        table: { name: 'users', schema: 'public' },
-        webhook: WEBHOOK,
-        insert: { columns: '*', payload: ['name'] },
-        update: { columns: ['name', 'email'], payload: '*' },
-        delete: { columns: '*' },
-        headers: [
-          { name: 'X-Hasura-From-Val', value: 'myvalue' },
-          { name: 'X-Hasura-From-Env', value_from_env: 'TOKEN' },
-        ],
-        replace: false,
+    const spec = await api.post(
+      '/v1/query',
+      {
+        type: 'create_event_trigger',
+        args: {
+          name: 'users_changes',
+          table: { name: 'users', schema: 'public' },
+          webhook: WEBHOOK,
+          insert: { columns: '*', payload: ['name'] },
+          update: { columns: ['name', 'email'], payload: '*' },
+          delete: { columns: '*' },
+          headers: [
+            { name: 'X-Hasura-From-Val', value: 'myvalue' },
+            { name: 'X-Hasura-From-Env', value_from_env: 'TOKEN' },
+          ],
+          replace: false,
+        },
       },
-    }, { 'X-Hasura-Role': 'admin' });
+      { 'X-Hasura-Role': 'admin' },
+    );
     expect(spec.status).toBe(200);
     const v2 = await api.post('/v1/metadata', {
       type: 'pg_create_event_trigger',
@@ -90,7 +93,12 @@ describe('create_event_trigger', () => {
       await database.pool.query('create table public.users (id bigint primary key)');
       const create = (source: string) =>
         named.tryQuery('pg_create_event_trigger', {
-          source, name: 'sourced', table: 'users', webhook: WEBHOOK, insert: { columns: '*' }, replace: source !== 'default',
+          source,
+          name: 'sourced',
+          table: 'users',
+          webhook: WEBHOOK,
+          insert: { columns: '*' },
+          replace: source !== 'default',
         });
       expect((await create('default')).json).toEqual({ message: 'success' });
       expect((await create('pg_main')).json).toEqual({ message: 'success' });
@@ -174,14 +182,18 @@ describe('create_event_trigger', () => {
         // Rows go in between every two replaces (and, blocked on the table's lock, during them); the
         // next replace waits until a row inserted after this one has an event under its definition.
         const after = 100_000 + inserted;
-        await eventually(async () => {
-          const { rows } = await api.pool.query(
-            `select count(*)::int as n from event_triggers.event_log where trigger_name = 'users_changes'
+        await eventually(
+          async () => {
+            const { rows } = await api.pool.query(
+              `select count(*)::int as n from event_triggers.event_log where trigger_name = 'users_changes'
              and (payload->'data'->'new'->>'id')::int >= $1 and (select array_agg(k order by k) from jsonb_object_keys(payload->'data'->'new') k) = $2::text[]`,
-            [after, [...def.payload].sort()],
-          );
-          return rows[0].n > 0;
-        }, 10_000, `a row captured under the definition of replace ${i}`);
+              [after, [...def.payload].sort()],
+            );
+            return rows[0].n > 0;
+          },
+          10_000,
+          `a row captured under the definition of replace ${i}`,
+        );
       }
     } finally {
       stop = true;
@@ -254,36 +266,112 @@ describe('create_event_trigger', () => {
 
   // Each bad input: HTTP 400, Hasura's error shape with a useful path, and nothing changed.
   const refusals: Array<[string, unknown, { code: string; path: string; error?: RegExp }]> = [
-    ['an existing name without replace', base({ name: 'other' }), { code: 'already-exists', path: '$.args', error: /^Event trigger with name "other" already exists$/ }],
-    ['an unknown table', base({ table: { schema: 'public', name: 'nope' } }), { code: 'not-exists', path: '$.args', error: /table "public.nope" does not exist/ }],
+    [
+      'an existing name without replace',
+      base({ name: 'other' }),
+      { code: 'already-exists', path: '$.args', error: /^Event trigger with name "other" already exists$/ },
+    ],
+    [
+      'an unknown table',
+      base({ table: { schema: 'public', name: 'nope' } }),
+      { code: 'not-exists', path: '$.args', error: /table "public.nope" does not exist/ },
+    ],
     ['an unknown schema', base({ table: { schema: 'nowhere', name: 'users' } }), { code: 'not-exists', path: '$.args' }],
-    ['an unknown column to listen to', base({ update: { columns: ['name', 'nope'] } }), { code: 'not-exists', path: '$.args', error: /^column "nope" \(update.columns\[1\]\) does not exist in table "public.users"$/ }],
-    ['an unknown payload column', base({ insert: { columns: '*', payload: ['nope'] } }), { code: 'not-exists', path: '$.args', error: /insert.payload\[0\]/ }],
+    [
+      'an unknown column to listen to',
+      base({ update: { columns: ['name', 'nope'] } }),
+      { code: 'not-exists', path: '$.args', error: /^column "nope" \(update.columns\[1\]\) does not exist in table "public.users"$/ },
+    ],
+    [
+      'an unknown payload column',
+      base({ insert: { columns: '*', payload: ['nope'] } }),
+      { code: 'not-exists', path: '$.args', error: /insert.payload\[0\]/ },
+    ],
     ['a column name in the wrong case', base({ update: { columns: ['Name'] } }), { code: 'not-exists', path: '$.args' }],
-    ['an empty column list', base({ update: { columns: [] } }), { code: 'parse-failed', path: '$.args.update.columns', error: /must not be empty/ }],
-    ['columns missing from an operation', base({ update: {} }), { code: 'parse-failed', path: '$.args.update', error: /key "columns" not found/ }],
+    [
+      'an empty column list',
+      base({ update: { columns: [] } }),
+      { code: 'parse-failed', path: '$.args.update.columns', error: /must not be empty/ },
+    ],
+    [
+      'columns missing from an operation',
+      base({ update: {} }),
+      { code: 'parse-failed', path: '$.args.update', error: /key "columns" not found/ },
+    ],
     ['a name with a space', base({ name: 'bad name' }), { code: 'parse-failed', path: '$.args.name' }],
     ['a name starting with a digit', base({ name: '1abc' }), { code: 'parse-failed', path: '$.args.name' }],
     ['a name of 43 characters', base({ name: 'a'.repeat(43) }), { code: 'parse-failed', path: '$.args.name', error: /at most 42/ }],
-    ['both webhook and webhook_from_env', base({ webhook_from_env: 'HOOK_URL' }), { code: 'parse-failed', path: '$.args', error: /exactly one of "webhook" and "webhook_from_env"/ }],
+    [
+      'both webhook and webhook_from_env',
+      base({ webhook_from_env: 'HOOK_URL' }),
+      { code: 'parse-failed', path: '$.args', error: /exactly one of "webhook" and "webhook_from_env"/ },
+    ],
     ['neither webhook nor webhook_from_env', base({ webhook: undefined }), { code: 'parse-failed', path: '$.args' }],
-    ['a webhook_from_env variable that is not set', base({ webhook: undefined, webhook_from_env: 'NOT_SET' }), { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET"/ }],
-    ['a webhook_from_env variable holding no http(s) URL (refused at boot too)', base({ webhook: undefined, webhook_from_env: 'NOT_A_URL' }), { code: 'invalid-configuration', path: '$.args', error: /^environment variable "NOT_A_URL" for the webhook of event trigger "users_changes" is not an absolute http\(s\) URL$/ }],
-    ['a header value_from_env that is not set', base({ headers: [{ name: 'X-A', value_from_env: 'NOT_SET' }] }), { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET" for header "X-A"/ }],
-    ['a header with both value and value_from_env', base({ headers: [{ name: 'X-A', value: 'a', value_from_env: 'TOKEN' }] }), { code: 'parse-failed', path: '$.args.headers[0]' }],
-    ['a header name that is not a token', base({ headers: [{ name: 'X A', value: 'a' }] }), { code: 'parse-failed', path: '$.args.headers[0].name' }],
-    ['a header value with a newline', base({ headers: [{ name: 'X-A', value: 'a\r\nX-Injected: 1' }] }), { code: 'parse-failed', path: '$.args.headers[0].value' }],
+    [
+      'a webhook_from_env variable that is not set',
+      base({ webhook: undefined, webhook_from_env: 'NOT_SET' }),
+      { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET"/ },
+    ],
+    [
+      'a webhook_from_env variable holding no http(s) URL (refused at boot too)',
+      base({ webhook: undefined, webhook_from_env: 'NOT_A_URL' }),
+      {
+        code: 'invalid-configuration',
+        path: '$.args',
+        error: /^environment variable "NOT_A_URL" for the webhook of event trigger "users_changes" is not an absolute http\(s\) URL$/,
+      },
+    ],
+    [
+      'a header value_from_env that is not set',
+      base({ headers: [{ name: 'X-A', value_from_env: 'NOT_SET' }] }),
+      { code: 'invalid-configuration', path: '$.args', error: /"NOT_SET" for header "X-A"/ },
+    ],
+    [
+      'a header with both value and value_from_env',
+      base({ headers: [{ name: 'X-A', value: 'a', value_from_env: 'TOKEN' }] }),
+      { code: 'parse-failed', path: '$.args.headers[0]' },
+    ],
+    [
+      'a header name that is not a token',
+      base({ headers: [{ name: 'X A', value: 'a' }] }),
+      { code: 'parse-failed', path: '$.args.headers[0].name' },
+    ],
+    [
+      'a header value with a newline',
+      base({ headers: [{ name: 'X-A', value: 'a\r\nX-Injected: 1' }] }),
+      { code: 'parse-failed', path: '$.args.headers[0].value' },
+    ],
     ['a webhook that is not an http URL', base({ webhook: 'ftp://example/hook' }), { code: 'parse-failed', path: '$.args.webhook' }],
     ['a negative num_retries', base({ retry_conf: { num_retries: -1 } }), { code: 'parse-failed', path: '$.args.retry_conf.num_retries' }],
-    ['a fractional interval_sec', base({ retry_conf: { interval_sec: 1.5 } }), { code: 'parse-failed', path: '$.args.retry_conf.interval_sec' }],
+    [
+      'a fractional interval_sec',
+      base({ retry_conf: { interval_sec: 1.5 } }),
+      { code: 'parse-failed', path: '$.args.retry_conf.interval_sec' },
+    ],
     ['timeout_sec 0', base({ retry_conf: { timeout_sec: 0 } }), { code: 'parse-failed', path: '$.args.retry_conf.timeout_sec' }],
-    ['num_retries as a string', base({ retry_conf: { num_retries: '3' } }), { code: 'parse-failed', path: '$.args.retry_conf.num_retries', error: /expected a number, got a string/ }],
+    [
+      'num_retries as a string',
+      base({ retry_conf: { num_retries: '3' } }),
+      { code: 'parse-failed', path: '$.args.retry_conf.num_retries', error: /expected a number, got a string/ },
+    ],
     ['an unknown key', base({ webhookk: WEBHOOK }), { code: 'parse-failed', path: '$.args', error: /unexpected key "webhookk"/ }],
     ['an unknown key in an operation', base({ insert: { columns: '*', colums: '*' } }), { code: 'parse-failed', path: '$.args.insert' }],
-    ['a key Hasura has and we do not', base({ request_transform: { body: 'x' } }), { code: 'not-supported', path: '$.args.request_transform' }],
-    ['the catalog schema as table', base({ table: { schema: 'event_triggers', name: 'event_log' } }), { code: 'not-supported', path: '$.args' }],
+    [
+      'a key Hasura has and we do not',
+      base({ request_transform: { body: 'x' } }),
+      { code: 'not-supported', path: '$.args.request_transform' },
+    ],
+    [
+      'the catalog schema as table',
+      base({ table: { schema: 'event_triggers', name: 'event_log' } }),
+      { code: 'not-supported', path: '$.args' },
+    ],
     ['a view', base({ table: 'users_view' }), { code: 'not-supported', path: '$.args' }],
-    ['no operation and enable_manual false', base({ insert: undefined, enable_manual: false }), { code: 'parse-failed', path: '$.args', error: /could never fire/ }],
+    [
+      'no operation and enable_manual false',
+      base({ insert: undefined, enable_manual: false }),
+      { code: 'parse-failed', path: '$.args', error: /could never fire/ },
+    ],
     ['args that are not an object', 'users', { code: 'parse-failed', path: '$.args' }],
   ];
 
@@ -309,7 +397,9 @@ describe('delete_event_trigger', () => {
     expect(await sqlTriggers()).toEqual([]);
     const fns = await api.pool.query(`select count(*)::int as n from pg_proc where proname like 'pget_users_changes%'`);
     expect(fns.rows[0].n).toBe(0);
-    const events = await api.pool.query(`select bool_and(archived) as archived from event_triggers.event_log where trigger_name = 'users_changes'`);
+    const events = await api.pool.query(
+      `select bool_and(archived) as archived from event_triggers.event_log where trigger_name = 'users_changes'`,
+    );
     expect(events.rows[0].archived).toBe(true);
     await api.pool.query(`insert into users values (11, 'b', 'b@x', null)`);
     const after = await api.pool.query(`select count(*)::int as n from event_triggers.event_log where not archived`);

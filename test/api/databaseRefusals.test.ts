@@ -48,11 +48,22 @@ async function startApp(lockTimeoutMs?: number): Promise<(path: string, body: un
     env: {},
     log,
   });
-  const app = await buildApp({ ctx, adminSecret: undefined, bodyLimit: 1_048_576, version: 'test', health: async () => ({ ok: true }), log });
+  const app = await buildApp({
+    ctx,
+    adminSecret: undefined,
+    bodyLimit: 1_048_576,
+    version: 'test',
+    health: () => Promise.resolve({ ok: true }),
+    log,
+  });
   apps.push(app);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return async (path, body) => {
-    const res = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await request(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.body.text();
     return { status: res.statusCode, json: text ? parseJson(text) : undefined };
   };
@@ -136,7 +147,12 @@ describe('the privileges of the daemon role', () => {
       error: `the daemon's database role "${ROLE}" lacks the TRIGGER privilege on table "public.foreign_items": GRANT TRIGGER ON "public"."foreign_items" TO "${ROLE}"`,
     });
     // Over JSON-RPC, with its own application code.
-    const rpc = await post('/rpc', { jsonrpc: '2.0', id: 1, method: 'create_event_trigger', params: { name: 'foreign', table: 'foreign_items', webhook: WEBHOOK, insert: { columns: '*' } } });
+    const rpc = await post('/rpc', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'create_event_trigger',
+      params: { name: 'foreign', table: 'foreign_items', webhook: WEBHOOK, insert: { columns: '*' } },
+    });
     expect(rpc.status).toBe(200);
     expect(rpc.json.error).toMatchObject({ code: -32007, data: { code: 'permission-denied', path: '$.args' } });
     await admin.query(res.json.error.split(': ').at(-1));
@@ -258,7 +274,10 @@ describe('LOCK_TIMEOUT_MS', () => {
           type: 'bulk',
           args: [
             { type: 'create_event_trigger', args: { name: 'bulk_first', table: 'own_items', webhook: WEBHOOK, insert: { columns: '*' } } },
-            { type: 'create_event_trigger', args: { name: 'bulk_second', table: 'lock_items', webhook: WEBHOOK, insert: { columns: '*' } } },
+            {
+              type: 'create_event_trigger',
+              args: { name: 'bulk_second', table: 'lock_items', webhook: WEBHOOK, insert: { columns: '*' } },
+            },
           ],
         }),
       );
@@ -275,7 +294,10 @@ describe('LOCK_TIMEOUT_MS', () => {
     const release = await holdTable('lock_items');
     try {
       const started = Date.now();
-      const res = await patient('/v1/query', { type: 'create_event_trigger', args: { name: 'patient', table: 'lock_items', webhook: WEBHOOK, insert: { columns: '*' } } });
+      const res = await patient('/v1/query', {
+        type: 'create_event_trigger',
+        args: { name: 'patient', table: 'lock_items', webhook: WEBHOOK, insert: { columns: '*' } },
+      });
       expect(res.json).toMatchObject({ code: 'busy', path: '$.args' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
     } finally {

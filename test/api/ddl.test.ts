@@ -29,23 +29,32 @@ async function lastEvent(trigger: string) {
 async function inconsistencies() {
   const res = await api.post('/v1/metadata', { type: 'get_inconsistent_metadata', args: {} });
   expect(res.status).toBe(200);
-  return res.json as { is_consistent: boolean; inconsistent_objects: Array<{ type: string; reason: string; definition: { name: string } }> };
+  return res.json as {
+    is_consistent: boolean;
+    inconsistent_objects: Array<{ type: string; reason: string; definition: { name: string } }>;
+  };
 }
 
-const reasonFor = async (name: string) =>
-  (await inconsistencies()).inconsistent_objects.find((o) => o.definition.name === name)?.reason;
+const reasonFor = async (name: string) => (await inconsistencies()).inconsistent_objects.find((o) => o.definition.name === name)?.reason;
 
 describe('DDL on captured tables', () => {
   test('renaming the table and its schema: writes go on, events carry the new names', async () => {
     await api.pool.query('create schema shop; create table shop.orders (id int primary key, total int)');
-    await create({ name: 'orders_ev', table: { schema: 'shop', name: 'orders' }, insert: { columns: '*' }, update: { columns: ['total'] } });
+    await create({
+      name: 'orders_ev',
+      table: { schema: 'shop', name: 'orders' },
+      insert: { columns: '*' },
+      update: { columns: ['total'] },
+    });
     await api.pool.query('alter table shop.orders rename to purchases');
     await api.pool.query('alter schema shop rename to store');
     await api.pool.query('insert into store.purchases values (1, 10)');
     await api.pool.query('update store.purchases set total = 11');
     expect(await lastEvent('orders_ev')).toMatchObject({ schema_name: 'store', table_name: 'purchases' });
     const invoked = await api.query('invoke_event_trigger', { name: 'orders_ev', payload: { by: 'hand' } });
-    const { rows } = await api.pool.query('select schema_name, table_name from event_triggers.event_log where id = $1', [invoked.json.event_id]);
+    const { rows } = await api.pool.query('select schema_name, table_name from event_triggers.event_log where id = $1', [
+      invoked.json.event_id,
+    ]);
     expect(rows[0]).toEqual({ schema_name: 'store', table_name: 'purchases' });
     expect(await reasonFor('orders_ev')).toBeUndefined();
   });
@@ -97,7 +106,7 @@ describe('DDL on captured tables', () => {
     );
   });
 
-  test('DROP SCHEMA ... CASCADE of the table\'s schema: reported like a dropped table; delete and recreate work', async () => {
+  test("DROP SCHEMA ... CASCADE of the table's schema: reported like a dropped table; delete and recreate work", async () => {
     await api.pool.query('create schema doomed; create table doomed.things (id int primary key)');
     await create({ name: 'doomed_ev', table: { schema: 'doomed', name: 'things' }, insert: { columns: '*' }, delete: { columns: '*' } });
     await api.pool.query('drop schema doomed cascade');
@@ -148,7 +157,9 @@ describe('DDL on captured tables', () => {
     expect(await lastEvent('switches_ev')).toBeUndefined();
     const reason = await reasonFor('switches_ev');
     for (const op of ['INSERT', 'UPDATE', 'DELETE']) {
-      expect(reason).toContain(`the SQL trigger pget_switches_ev_${op} is disabled (ALTER TABLE ... DISABLE TRIGGER): ${op} is not captured`);
+      expect(reason).toContain(
+        `the SQL trigger pget_switches_ev_${op} is disabled (ALTER TABLE ... DISABLE TRIGGER): ${op} is not captured`,
+      );
     }
     await api.pool.query('alter table switches enable trigger all');
     expect(await reasonFor('switches_ev')).toBeUndefined();
@@ -177,7 +188,9 @@ describe('DDL on captured tables', () => {
     expect(await reasonFor('always_ev')).toBe(
       'the SQL trigger pget_always_ev_DELETE does not fire for replicated rows, although trigger_on_replication is true: DELETE from replication is not captured',
     );
-    await api.pool.query(`alter table replicas enable always trigger "pget_replica_only_INSERT", enable always trigger "pget_always_ev_DELETE"`);
+    await api.pool.query(
+      `alter table replicas enable always trigger "pget_replica_only_INSERT", enable always trigger "pget_always_ev_DELETE"`,
+    );
     expect(await reasonFor('replica_only')).toMatch(/fires for replicated rows too .*trigger_on_replication is false/);
     expect(await reasonFor('always_ev')).toBeUndefined();
   });
@@ -196,7 +209,9 @@ describe('DDL on captured tables', () => {
     // On one partition: its rows only.
     await api.pool.query(`alter table readings_2 disable trigger "pget_readings_ev_INSERT"`);
     await api.pool.query('insert into readings values (1, 1), (2, 2)');
-    const { rows } = await api.pool.query(`select payload->'data'->'new'->>'k' as k from event_triggers.event_log where trigger_name = 'readings_ev'`);
+    const { rows } = await api.pool.query(
+      `select payload->'data'->'new'->>'k' as k from event_triggers.event_log where trigger_name = 'readings_ev'`,
+    );
     expect(rows).toEqual([{ k: '1' }]);
     expect(await reasonFor('readings_ev')).toBe(
       'the SQL trigger pget_readings_ev_INSERT is disabled on partition "public.readings_2" (ALTER TABLE ... DISABLE TRIGGER): INSERT is not captured',

@@ -45,14 +45,25 @@ describe('invocation logs', () => {
     await database.pool.query(`insert into orders values (1, 'a')`);
     const [received] = await hook.waitForRequests(1);
     const eventId = received!.json.id as string;
-    const logs = await eventually(async () => {
-      const answer = await daemon.query('get_event_invocation_logs', { name: 'logged' });
-      return answer.length ? answer : undefined;
-    }, 10_000, 'the invocation log');
-    expect(logs).toHaveLength(1);
-    expect(Object.keys(logs[0]).sort()).toEqual(
-      ['created_at', 'event_id', 'http_status', 'id', 'request', 'response', 'status', 'trigger_name'],
+    const logs = await eventually(
+      async () => {
+        const answer = await daemon.query('get_event_invocation_logs', { name: 'logged' });
+        return answer.length ? answer : undefined;
+      },
+      10_000,
+      'the invocation log',
     );
+    expect(logs).toHaveLength(1);
+    expect(Object.keys(logs[0]).sort()).toEqual([
+      'created_at',
+      'event_id',
+      'http_status',
+      'id',
+      'request',
+      'response',
+      'status',
+      'trigger_name',
+    ]);
     expect(logs[0]).toMatchObject({ event_id: eventId, trigger_name: 'logged', http_status: 201, status: 201 });
     expect(logs[0].created_at).toMatch(UTC_TIMESTAMP);
 
@@ -67,10 +78,14 @@ describe('invocation logs', () => {
     await database.pool.query(`insert into orders values (2, 'b')`);
     const { rows } = await database.pool.query(`select id from event_triggers.event_log where trigger_name = 'unreachable'`);
     const id = rows[0].id as string;
-    const byId = await eventually(async () => {
-      const answer = await daemon.query('get_event_by_id', { event_id: id });
-      return answer.invocations.length ? answer : undefined;
-    }, 10_000, 'the failed attempt');
+    const byId = await eventually(
+      async () => {
+        const answer = await daemon.query('get_event_by_id', { event_id: id });
+        return answer.invocations.length ? answer : undefined;
+      },
+      10_000,
+      'the failed attempt',
+    );
     expect(byId.invocations[0]).toMatchObject({ http_status: null, status: null, response: { type: 'client_error' } });
   });
 });
@@ -80,17 +95,20 @@ describe('timestamps', () => {
     hook.respondWith(() => ({ status: 500 }));
     await daemon.query('create_event_trigger', trigger('retrying', { retry_conf: { num_retries: 3, interval_sec: 60, timeout_sec: 5 } }));
     await database.pool.query(`insert into orders values (3, 'c')`);
-    const event = await eventually(async () => {
-      const [e] = await daemon.query('get_event_logs', { name: 'retrying' });
-      return e?.next_retry_at ? e : undefined;
-    }, 10_000, 'a retry to be scheduled');
+    const event = await eventually(
+      async () => {
+        const [e] = await daemon.query('get_event_logs', { name: 'retrying' });
+        return e?.next_retry_at ? e : undefined;
+      },
+      10_000,
+      'a retry to be scheduled',
+    );
     // The event waits for its retry in this daemon, which holds it: locked is when it was claimed.
     expect(event).toMatchObject({ status: 'retrying', tries: 1 });
     for (const key of ['created_at', 'next_retry_at', 'locked'] as const) expect(event[key], key).toMatch(UTC_TIMESTAMP);
-    const { rows } = await database.pool.query(
-      `select created_at, next_retry_at, locked_at from event_triggers.event_log where id = $1`,
-      [event.id],
-    );
+    const { rows } = await database.pool.query(`select created_at, next_retry_at, locked_at from event_triggers.event_log where id = $1`, [
+      event.id,
+    ]);
     expect(new Date(event.created_at).getTime()).toBe(rows[0].created_at.getTime());
     expect(new Date(event.next_retry_at).getTime()).toBe(rows[0].next_retry_at.getTime());
     expect(new Date(event.locked).getTime()).toBe(rows[0].locked_at.getTime());
@@ -103,7 +121,11 @@ describe('get_event_logs status', () => {
     hook.respondWith(() => ({ status: 200 }));
     await daemon.query('create_event_trigger', trigger('archiving'));
     await database.pool.query(`insert into orders values (10, 'old')`);
-    await eventually(async () => (await daemon.query('get_event_logs', { name: 'archiving', status: 'processed' })).length === 1, 10_000, 'delivery');
+    await eventually(
+      async () => (await daemon.query('get_event_logs', { name: 'archiving', status: 'processed' })).length === 1,
+      10_000,
+      'delivery',
+    );
     // Deleting archives the trigger's events; the same name created again sees them under "all".
     await daemon.query('delete_event_trigger', { name: 'archiving' });
     await daemon.query('create_event_trigger', trigger('archiving', { enable_manual: true }));

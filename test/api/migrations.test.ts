@@ -37,7 +37,12 @@ async function apply(schema: string, version: number): Promise<void> {
 /** Applies migrations up to `version` by hand. */
 async function migrateTo(schema: string, version: number): Promise<void> {
   await pool.query(withSchema('create schema :SCHEMA', schema));
-  await pool.query(withSchema('create table :SCHEMA.migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())', schema));
+  await pool.query(
+    withSchema(
+      'create table :SCHEMA.migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())',
+      schema,
+    ),
+  );
   for (const m of migrations.filter((m) => m.version <= version)) await apply(schema, m.version);
 }
 
@@ -61,12 +66,20 @@ async function createTrigger(
     ...ops,
   };
   await pool.query(
-    withSchema('insert into :SCHEMA.event_triggers (name, schema_name, table_name, table_oid, definition) values ($1, $2, $3, $4::regclass, $5)', schema),
+    withSchema(
+      'insert into :SCHEMA.event_triggers (name, schema_name, table_name, table_oid, definition) values ($1, $2, $3, $4::regclass, $5)',
+      schema,
+    ),
     [name, 'public', table, table, JSON.stringify(definition)],
   );
   for (const [op, spec] of Object.entries(ops)) {
     await pool.query(withSchema('select :SCHEMA.install_capture($1, $2::regclass, $3, $4, $5, $6, false)', schema), [
-      name, table, op.toUpperCase(), spec.columns === '*' ? null : spec.columns, spec.payload ?? null, `${schema}_events`,
+      name,
+      table,
+      op.toUpperCase(),
+      spec.columns === '*' ? null : spec.columns,
+      spec.payload ?? null,
+      `${schema}_events`,
     ]);
   }
 }
@@ -102,10 +115,15 @@ test('an upgrade from version 2 rebuilds every capture with this version’s gen
   // A payload column named like the NOTIFY line that migration 3 rewrote.
   const oddColumn = "PERFORM pg_notify('x', '');";
   await pool.query(`create table legacy (id int primary key, ${pg.escapeIdentifier(oddColumn)} text, email text)`);
-  await createTrigger(schema, 'legacy_ev', 'legacy', { insert: { columns: '*', payload: ['id', oddColumn] }, update: { columns: ['email'] } });
+  await createTrigger(schema, 'legacy_ev', 'legacy', {
+    insert: { columns: '*', payload: ['id', oddColumn] },
+    update: { columns: ['email'] },
+  });
   // An orphan: a capture function whose definition row was deleted by hand.
   await pool.query(`create table orphaned (id int)`);
-  await pool.query(withSchema("select :SCHEMA.install_capture('gone_ev', 'orphaned'::regclass, 'INSERT', null, null, 'upgraded_events', false)", schema));
+  await pool.query(
+    withSchema("select :SCHEMA.install_capture('gone_ev', 'orphaned'::regclass, 'INSERT', null, null, 'upgraded_events', false)", schema),
+  );
   // What users did to the SQL triggers meanwhile stays: a listened column renamed, a trigger disabled.
   await pool.query('alter table legacy rename column email to mail');
   await pool.query(`alter table legacy disable trigger "pget_legacy_ev_UPDATE"`);
@@ -117,7 +135,11 @@ test('an upgrade from version 2 rebuilds every capture with this version’s gen
   expect(upgraded).toMatchObject({ definer: false });
   const fresh = await freshlyInstalled(schema, 'legacy_ev', 'pget_legacy_ev_INSERT', (client) =>
     client.query(withSchema('select :SCHEMA.install_capture($1, $2::regclass, $3, null, $4, $5, false)', schema), [
-      'legacy_ev', 'legacy', 'INSERT', ['id', oddColumn], 'upgraded_events',
+      'legacy_ev',
+      'legacy',
+      'INSERT',
+      ['id', oddColumn],
+      'upgraded_events',
     ]),
   );
   expect(upgraded!.src).toBe(fresh);
@@ -141,8 +163,13 @@ test('an upgrade from version 2 rebuilds every capture with this version’s gen
     await sleeper.query(withSchema('select pg_advisory_lock(:SCHEMA.wake_lock_class(), 0)', schema));
     await pool.query("insert into legacy values (2, 'b')");
     expect(await heard.settled(pool)).toEqual([{ channel: 'upgraded_events', payload: '' }]);
-    const { rows } = await pool.query(withSchema("select payload->'data'->'new' as new from :SCHEMA.event_log order by created_at", schema));
-    expect(rows.map((r) => r.new)).toEqual([{ id: 1, [oddColumn]: 'a' }, { id: 2, [oddColumn]: 'b' }]);
+    const { rows } = await pool.query(
+      withSchema("select payload->'data'->'new' as new from :SCHEMA.event_log order by created_at", schema),
+    );
+    expect(rows.map((r) => r.new)).toEqual([
+      { id: 1, [oddColumn]: 'a' },
+      { id: 2, [oddColumn]: 'b' },
+    ]);
   } finally {
     await sleeper.query('select pg_advisory_unlock_all()');
     sleeper.release();
@@ -155,7 +182,9 @@ test('an upgrade from version 2 rebuilds every capture with this version’s gen
   await pool.query(`alter table legacy enable trigger "pget_legacy_ev_UPDATE"`);
   await pool.query(`update legacy set mail = 'm@x' where id = 1`);
   await pool.query(`update legacy set id = 3 where id = 2`);
-  const { rows } = await pool.query(withSchema(`select payload->'data'->'new' as new from :SCHEMA.event_log where payload->>'op' = 'UPDATE'`, schema));
+  const { rows } = await pool.query(
+    withSchema(`select payload->'data'->'new' as new from :SCHEMA.event_log where payload->>'op' = 'UPDATE'`, schema),
+  );
   expect(rows.map((r) => r.new)).toEqual([{ id: 1, [oddColumn]: 'a', mail: 'm@x' }]);
 });
 
@@ -186,11 +215,18 @@ test('from version 3, where migration 3 had broken the capture of a payload colu
     { trigger_name: 'nasty_ev', table_name: 'nasty', new: { id: 1, [column]: 'a' } },
     { trigger_name: 'p1_ev', table_name: 'p1', new: { id: 1, k: 1 } },
   ]);
-  for (const [trigger, table, payload] of [['nasty_ev', 'nasty', ['id', column]], ['p1_ev', 'p1', null]] as const) {
+  for (const [trigger, table, payload] of [
+    ['nasty_ev', 'nasty', ['id', column]],
+    ['p1_ev', 'p1', null],
+  ] as const) {
     const fn = `pget_${trigger}_INSERT`;
     const fresh = await freshlyInstalled(schema, trigger, fn, (client) =>
       client.query(withSchema('select :SCHEMA.install_capture($1, $2::regclass, $3, null, $4, $5, false)', schema), [
-        trigger, table, 'INSERT', payload, `${schema}_events`,
+        trigger,
+        table,
+        'INSERT',
+        payload,
+        `${schema}_events`,
       ]),
     );
     expect((await functionOf(fn))!.src, fn).toBe(fresh);
@@ -207,13 +243,22 @@ test('from version 1 (dollar-quoted bodies): the same functions as a fresh insta
     delete: { columns: '*' },
   });
   expect(await migrate(pool, schema)).toMatchObject({ applied: since(1) });
-  const specs = [['INSERT', null, null], ['UPDATE', ['total'], ['total']], ['DELETE', null, null]] as const;
+  const specs = [
+    ['INSERT', null, null],
+    ['UPDATE', ['total'], ['total']],
+    ['DELETE', null, null],
+  ] as const;
   for (const [op] of specs) {
     const fn = `pget_old_ev_${op}`;
     const fresh = await freshlyInstalled(schema, 'old_ev', fn, async (client) => {
       for (const [o, listen, payload] of specs) {
         await client.query(withSchema('select :SCHEMA.install_capture($1, $2::regclass, $3, $4, $5, $6, false)', schema), [
-          'old_ev', 'old_orders', o, listen, payload, `${schema}_events`,
+          'old_ev',
+          'old_orders',
+          o,
+          listen,
+          payload,
+          `${schema}_events`,
         ]);
       }
     });
@@ -222,7 +267,9 @@ test('from version 1 (dollar-quoted bodies): the same functions as a fresh insta
   await pool.query('insert into old_orders values (1, 10)');
   await pool.query('update old_orders set total = 11');
   await pool.query('delete from old_orders');
-  const { rows } = await pool.query(withSchema(`select payload->>'op' as op, payload->'data' as data from :SCHEMA.event_log order by created_at`, schema));
+  const { rows } = await pool.query(
+    withSchema(`select payload->>'op' as op, payload->'data' as data from :SCHEMA.event_log order by created_at`, schema),
+  );
   expect(rows).toEqual([
     { op: 'INSERT', data: { old: null, new: { id: 1, total: 10 } } },
     { op: 'UPDATE', data: { old: { total: 10 }, new: { total: 11 } } },
@@ -239,14 +286,24 @@ test('three daemons migrating a new catalog at once: each migration is applied e
   try {
     await holder.query('select pg_advisory_lock(hashtext($1))', [`pg-event-triggers:migrate:${schema}`]);
     const starting = [1, 2, 3].map(() => spawnDaemon({ DATABASE_URL: db.url, EVENT_TRIGGERS_SCHEMA: schema }));
-    starting.forEach((s) => void s.then((d) => daemons.push(d), () => undefined));
-    await eventually(async () => {
-      const { rows } = await pool.query(
-        `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted
+    starting.forEach(
+      (s) =>
+        void s.then(
+          (d) => daemons.push(d),
+          () => undefined,
+        ),
+    );
+    await eventually(
+      async () => {
+        const { rows } = await pool.query(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted
          and database = (select oid from pg_database where datname = current_database())`,
-      );
-      return rows[0].n === 3;
-    }, 20_000, 'three daemons waiting to migrate');
+        );
+        return rows[0].n === 3;
+      },
+      20_000,
+      'three daemons waiting to migrate',
+    );
     await holder.query('select pg_advisory_unlock_all()');
     await Promise.all(starting);
 
@@ -254,7 +311,9 @@ test('three daemons migrating a new catalog at once: each migration is applied e
     expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
     // Who applied what, from their logs: every migration once, all of them by a single daemon.
     const applied = daemons.map((d) =>
-      logEntries(d).filter((e) => e.msg === 'applied catalog migration').map((e) => e.migration as number),
+      logEntries(d)
+        .filter((e) => e.msg === 'applied catalog migration')
+        .map((e) => e.migration as number),
     );
     expect(applied.flat().sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
     expect(applied.filter((versions) => versions.length > 0)).toHaveLength(1);

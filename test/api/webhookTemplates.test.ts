@@ -39,20 +39,58 @@ describe('create_event_trigger', () => {
   });
 
   const refusals: Array<[string, Record<string, unknown>, { code: string; path: string; error: RegExp }]> = [
-    ['a webhook variable that is not set', { webhook: '{{MISSING_BASE}}/orders' },
-      { code: 'invalid-configuration', path: '$.args', error: /^environment variable "MISSING_BASE" in the webhook of event trigger "tpl" is not set$/ }],
-    ['every variable that is not set, named once', { webhook: '{{A_GONE}}/{{B_GONE}}/{{A_GONE}}' },
-      { code: 'invalid-configuration', path: '$.args', error: /"A_GONE" in the webhook .*; environment variable "B_GONE" in the webhook/ }],
-    ['a webhook that does not resolve to an http(s) URL (the value is not shown)', { webhook: '{{NOT_A_URL}}' },
-      { code: 'invalid-configuration', path: '$.args', error: /^the webhook of event trigger "tpl" \("\{\{NOT_A_URL\}\}"\) does not resolve to an absolute http\(s\) URL$/ }],
-    ['a webhook variable set to the empty string (set, as in Hasura, but no URL)', { webhook: '{{EMPTY}}/orders' },
-      { code: 'invalid-configuration', path: '$.args', error: /does not resolve to an absolute http\(s\) URL/ }],
-    ['a header variable that is not set', { webhook: '{{EVENT_BASE}}/orders', headers: [{ name: 'X-Key', value: 'k={{NO_KEY}}' }] },
-      { code: 'invalid-configuration', path: '$.args', error: /^environment variable "NO_KEY" in header "X-Key" of event trigger "tpl" is not set$/ }],
-    ['an unclosed "{{" in the webhook', { webhook: '{{EVENT_BASE/orders' }, { code: 'parse-failed', path: '$.args.webhook', error: /without a closing "}}"/ }],
-    ['an empty "{{}}" in the webhook', { webhook: 'http://x/{{}}' }, { code: 'parse-failed', path: '$.args.webhook', error: /names no environment variable/ }],
-    ['an unclosed "{{" in a header value', { webhook: '{{EVENT_BASE}}/orders', headers: [{ name: 'X-Key', value: '{{TOKEN' }] },
-      { code: 'parse-failed', path: '$.args.headers[0].value', error: /without a closing "}}"/ }],
+    [
+      'a webhook variable that is not set',
+      { webhook: '{{MISSING_BASE}}/orders' },
+      {
+        code: 'invalid-configuration',
+        path: '$.args',
+        error: /^environment variable "MISSING_BASE" in the webhook of event trigger "tpl" is not set$/,
+      },
+    ],
+    [
+      'every variable that is not set, named once',
+      { webhook: '{{A_GONE}}/{{B_GONE}}/{{A_GONE}}' },
+      { code: 'invalid-configuration', path: '$.args', error: /"A_GONE" in the webhook .*; environment variable "B_GONE" in the webhook/ },
+    ],
+    [
+      'a webhook that does not resolve to an http(s) URL (the value is not shown)',
+      { webhook: '{{NOT_A_URL}}' },
+      {
+        code: 'invalid-configuration',
+        path: '$.args',
+        error: /^the webhook of event trigger "tpl" \("\{\{NOT_A_URL\}\}"\) does not resolve to an absolute http\(s\) URL$/,
+      },
+    ],
+    [
+      'a webhook variable set to the empty string (set, as in Hasura, but no URL)',
+      { webhook: '{{EMPTY}}/orders' },
+      { code: 'invalid-configuration', path: '$.args', error: /does not resolve to an absolute http\(s\) URL/ },
+    ],
+    [
+      'a header variable that is not set',
+      { webhook: '{{EVENT_BASE}}/orders', headers: [{ name: 'X-Key', value: 'k={{NO_KEY}}' }] },
+      {
+        code: 'invalid-configuration',
+        path: '$.args',
+        error: /^environment variable "NO_KEY" in header "X-Key" of event trigger "tpl" is not set$/,
+      },
+    ],
+    [
+      'an unclosed "{{" in the webhook',
+      { webhook: '{{EVENT_BASE/orders' },
+      { code: 'parse-failed', path: '$.args.webhook', error: /without a closing "}}"/ },
+    ],
+    [
+      'an empty "{{}}" in the webhook',
+      { webhook: 'http://x/{{}}' },
+      { code: 'parse-failed', path: '$.args.webhook', error: /names no environment variable/ },
+    ],
+    [
+      'an unclosed "{{" in a header value',
+      { webhook: '{{EVENT_BASE}}/orders', headers: [{ name: 'X-Key', value: '{{TOKEN' }] },
+      { code: 'parse-failed', path: '$.args.headers[0].value', error: /without a closing "}}"/ },
+    ],
     ['a plain webhook that is no URL', { webhook: 'orders' }, { code: 'parse-failed', path: '$.args.webhook', error: /absolute http/ }],
   ];
 
@@ -98,10 +136,14 @@ describe('delivery', () => {
       const [req] = await hook.waitForRequests(1);
       expect(req!.path).toBe('/orders/created');
       expect(req!.headers.authorization).toBe(`Bearer ${TOKEN}`);
-      const logs = await eventually(async () => {
-        const answer = await daemon.query('get_event_invocation_logs', { name: 'tpl_ok' });
-        return answer.length ? answer : undefined;
-      }, 10_000, 'the invocation log');
+      const logs = await eventually(
+        async () => {
+          const answer = await daemon.query('get_event_invocation_logs', { name: 'tpl_ok' });
+          return answer.length ? answer : undefined;
+        },
+        10_000,
+        'the invocation log',
+      );
       expect(logs[0].request.headers).toEqual([
         { name: 'Content-Type', value: 'application/json' },
         { name: 'User-Agent', value: expect.stringMatching(/^pg-event-triggers\//) },
@@ -142,7 +184,9 @@ describe('delivery', () => {
       );
       // And one whose variable holds no URL, without showing it.
       const notUrl = startTestDaemon(database.db.url, { processEnv: { HOOK_BASE: 'mailto:', ORDERS_PATH: 'x', TOKEN } });
-      await expect(notUrl).rejects.toThrow(/the webhook of event trigger "tpl_boot" \("\{\{HOOK_BASE\}\}\/orders\/\{\{ORDERS_PATH\}\}"\) does not resolve/);
+      await expect(notUrl).rejects.toThrow(
+        /the webhook of event trigger "tpl_boot" \("\{\{HOOK_BASE\}\}\/orders\/\{\{ORDERS_PATH\}\}"\) does not resolve/,
+      );
     } finally {
       const cleaner = await startTestDaemon(database.db.url, { processEnv: { HOOK_BASE: base(), ORDERS_PATH: 'x', TOKEN } });
       await cleaner.query('delete_event_trigger', { name: 'tpl_boot' });
@@ -162,10 +206,14 @@ describe('delivery', () => {
       }
       hook.requests.length = 0;
       await database.pool.query('insert into orders values (2)');
-      const logs = await eventually(async () => {
-        const answer = await lacking.query('get_event_invocation_logs', { name: 'tpl_reload' });
-        return answer.length ? answer : undefined;
-      }, 10_000, 'the failed attempt');
+      const logs = await eventually(
+        async () => {
+          const answer = await lacking.query('get_event_invocation_logs', { name: 'tpl_reload' });
+          return answer.length ? answer : undefined;
+        },
+        10_000,
+        'the failed attempt',
+      );
       expect(logs[0]).toMatchObject({ http_status: null, response: { type: 'client_error' } });
       expect(logs[0].response.data.message).toBe(
         'environment variable "HOOK_BASE" in the webhook of event trigger "tpl_reload" is not set; ' +

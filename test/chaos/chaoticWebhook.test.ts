@@ -92,7 +92,9 @@ test('a response body with NUL bytes is logged, and the attempts recorded with i
     await pool.query('commit');
     await eventually(
       async () => {
-        const { rows } = await pool.query(`select count(*)::int as n from event_triggers.event_log where trigger_name in ('binary', 'plain') and delivered`);
+        const { rows } = await pool.query(
+          `select count(*)::int as n from event_triggers.event_log where trigger_name in ('binary', 'plain') and delivered`,
+        );
         return rows[0].n === 2;
       },
       10_000,
@@ -214,7 +216,10 @@ test(`${EVENTS} events against a chaotic webhook: one invocation log per attempt
     const firstSuccess = plans.findIndex((p) => p.succeeds);
     const attempts = firstSuccess === -1 ? NUM_RETRIES + 1 : firstSuccess + 1;
     const expected = Array.from({ length: attempts }, (_, i) => i);
-    const where = `row ${event.row_id} (event ${event.id}, plan ${plans.slice(0, attempts).map((p) => p.behaviour).join(',')})`;
+    const where = `row ${event.row_id} (event ${event.id}, plan ${plans
+      .slice(0, attempts)
+      .map((p) => p.behaviour)
+      .join(',')})`;
 
     const seen = (seenBy.get(event.id) ?? []).sort((a, b) => a - b);
     if (JSON.stringify(seen) !== JSON.stringify(expected)) problems.push(`${where}: webhook saw attempts ${JSON.stringify(seen)}`);
@@ -224,9 +229,16 @@ test(`${EVENTS} events against a chaotic webhook: one invocation log per attempt
 
     const shouldDeliver = firstSuccess !== -1;
     if (shouldDeliver) delivered += 1;
-    const state = { delivered: event.delivered, error: event.error, archived: event.archived, tries: event.tries, locked_by: event.locked_by };
+    const state = {
+      delivered: event.delivered,
+      error: event.error,
+      archived: event.archived,
+      tries: event.tries,
+      locked_by: event.locked_by,
+    };
     const want = { delivered: shouldDeliver, error: !shouldDeliver, archived: false, tries: attempts, locked_by: null };
-    if (JSON.stringify(state) !== JSON.stringify(want)) problems.push(`${where}: ${JSON.stringify(state)}, expected ${JSON.stringify(want)}`);
+    if (JSON.stringify(state) !== JSON.stringify(want))
+      problems.push(`${where}: ${JSON.stringify(state)}, expected ${JSON.stringify(want)}`);
 
     for (const log of mine) {
       const plan = plans[log.current_retry]!;

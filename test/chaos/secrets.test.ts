@@ -67,7 +67,7 @@ async function registeredRoutes(): Promise<Array<{ path: string; method: string 
     adminSecret: 'x',
     bodyLimit: 1024,
     version: 'test',
-    health: async () => ({ ok: true }),
+    health: () => Promise.resolve({ ok: true }),
     log: pino({ level: 'silent' }),
   });
   await app.ready();
@@ -113,7 +113,7 @@ describe('the admin secret', () => {
       ['missing', { 'x-hasura-role': 'admin' }],
     ];
     for (const { path, method } of [...routes, ...unknown]) {
-      const body = method === 'POST' ? bodyFor(path) ?? {} : undefined;
+      const body = method === 'POST' ? (bodyFor(path) ?? {}) : undefined;
       const send = (headers: Record<string, string>) =>
         callApi(daemon.url, path, { method: method as 'GET', ...(body === undefined ? {} : { body }), headers });
       if (path === '/healthz') {
@@ -190,7 +190,11 @@ describe('secrets from the environment', () => {
     // Attempts per event: a 500, a reset, then a 200.
     webhook.respondWith((req) => {
       const retry = req.json.delivery_info.current_retry as number;
-      return retry === 0 ? { status: 500, body: '{"error":"try again"}' } : retry === 1 ? { reset: true } : { status: 200, body: '{"ok":true}' };
+      return retry === 0
+        ? { status: 500, body: '{"error":"try again"}' }
+        : retry === 1
+          ? { reset: true }
+          : { status: 200, body: '{"ok":true}' };
     });
     await query(
       daemon.url,
@@ -283,8 +287,18 @@ describe('secrets from the environment', () => {
     const answers: ApiAnswer[] = [];
     for (const name of ['secret_hook', 'secret_dead']) {
       answers.push(await callApi(daemon.url, '/v1/query', { headers: admin, body: { type: 'get_event_invocation_logs', args: { name } } }));
-      answers.push(await callApi(daemon.url, '/v1/metadata', { headers: admin, body: { type: 'pg_get_event_invocation_logs', args: { name, source: 'default' } } }));
-      answers.push(await callApi(daemon.url, '/rpc', { headers: admin, body: { jsonrpc: '2.0', id: 1, method: 'get_event_invocation_logs', params: { name } } }));
+      answers.push(
+        await callApi(daemon.url, '/v1/metadata', {
+          headers: admin,
+          body: { type: 'pg_get_event_invocation_logs', args: { name, source: 'default' } },
+        }),
+      );
+      answers.push(
+        await callApi(daemon.url, '/rpc', {
+          headers: admin,
+          body: { jsonrpc: '2.0', id: 1, method: 'get_event_invocation_logs', params: { name } },
+        }),
+      );
       answers.push(await callApi(daemon.url, '/v1/query', { headers: admin, body: { type: 'get_event_logs', args: { name } } }));
     }
     for (const { id } of events) {

@@ -127,30 +127,36 @@ describe('the superuser password of a data folder', () => {
     }
   });
 
-  test('a password that neither the file nor the old default knows stops the start, naming the file and not leaving the server running', { timeout: SLOW }, async () => {
-    const before = await start();
-    const unknown = randomBytes(9).toString('hex');
-    await sql(before, `alter role postgres password '${unknown}'`);
-    await before.stop();
-    await rm(passwordFile());
+  test(
+    'a password that neither the file nor the old default knows stops the start, naming the file and not leaving the server running',
+    { timeout: SLOW },
+    async () => {
+      const before = await start();
+      const unknown = randomBytes(9).toString('hex');
+      await sql(before, `alter role postgres password '${unknown}'`);
+      await before.stop();
+      await rm(passwordFile());
 
-    const failure = await start().then(
-      () => undefined,
-      (error: Error) => error.message,
-    );
-    expect(failure).toBe(
-      `cannot log in to the embedded PostgreSQL on port ${port}: it refuses the password in ${passwordFile()}. ` +
-        `Write its superuser's password in that file, or remove the data folder ${dataDir} to start afresh (its databases go with it)`,
-    );
-    expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
-    expect(await logIn(port, unknown)).toBe('ECONNREFUSED');
-  });
+      const failure = await start().then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      expect(failure).toBe(
+        `cannot log in to the embedded PostgreSQL on port ${port}: it refuses the password in ${passwordFile()}. ` +
+          `Write its superuser's password in that file, or remove the data folder ${dataDir} to start afresh (its databases go with it)`,
+      );
+      expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
+      expect(await logIn(port, unknown)).toBe('ECONNREFUSED');
+    },
+  );
 });
 
 test('the verifier is the one PostgreSQL computes (RFC 7677 test vector, as PostgreSQL formats it)', () => {
   // RFC 7677 section 3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
   const verifier = scramVerifier('pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'), 4096);
-  expect(verifier).toBe('SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=');
+  expect(verifier).toBe(
+    'SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=',
+  );
 });
 
 test('the notice: the whole URL on a terminal, the password file otherwise', () => {

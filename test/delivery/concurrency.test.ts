@@ -32,10 +32,14 @@ test('1000 inserts with a pool of 8 and a blocking webhook: exactly 8 in flight,
 
   hook.release();
   await hook.waitForRequests(1000, 30_000);
-  await eventually(async () => {
-    const { rows } = await database.pool.query('select count(*)::int as n from event_triggers.event_log where delivered');
-    return rows[0].n === 1000;
-  }, 15_000, 'all 1000 recorded as delivered');
+  await eventually(
+    async () => {
+      const { rows } = await database.pool.query('select count(*)::int as n from event_triggers.event_log where delivered');
+      return rows[0].n === 1000;
+    },
+    15_000,
+    'all 1000 recorded as delivered',
+  );
   await new Promise((r) => setTimeout(r, 300));
   const ids = hook.requests.map((r) => r.json.event.data.new.id);
   expect(ids).toHaveLength(1000);

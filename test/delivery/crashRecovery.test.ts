@@ -66,24 +66,33 @@ test('SIGKILL with 5000 events pending and some waiting for a retry: all deliver
   await database.pool.query('insert into orders select generate_series(1, 5000)');
 
   // Wait until a good share has gone out and some events sit in retryWait, held by this daemon.
-  const waiting = await eventually(async () => {
-    const { rows } = await database.pool.query(
-      `select id, next_retry_at from event_triggers.event_log
+  const waiting = await eventually(
+    async () => {
+      const { rows } = await database.pool.query(
+        `select id, next_retry_at from event_triggers.event_log
        where next_retry_at > now() and locked_by is not null and not delivered`,
-    );
-    return hook.requests.length > 1000 && rows.length >= 5 ? rows : undefined;
-  }, 30_000, 'events waiting for a retry');
-  const pendingAtKill = (await database.pool.query('select count(*)::int as n from event_triggers.event_log where not delivered')).rows[0].n;
+      );
+      return hook.requests.length > 1000 && rows.length >= 5 ? rows : undefined;
+    },
+    30_000,
+    'events waiting for a retry',
+  );
+  const pendingAtKill = (await database.pool.query('select count(*)::int as n from event_triggers.event_log where not delivered')).rows[0]
+    .n;
   await running.kill('SIGKILL');
   expect(pendingAtKill).toBeGreaterThan(1000);
 
   running = await spawnDaemon(env());
   // When the new daemon was up, on its own clock (its boot time is no part of what is measured below).
   const runningAtMs = (await waitForLog(running, 'pg-event-triggers is running', 0)).time;
-  await eventually(async () => {
-    const { rows } = await database.pool.query('select count(*)::int as n from event_triggers.event_log where delivered');
-    return rows[0].n === 5000;
-  }, 60_000, 'all 5000 delivered');
+  await eventually(
+    async () => {
+      const { rows } = await database.pool.query('select count(*)::int as n from event_triggers.event_log where delivered');
+      return rows[0].n === 5000;
+    },
+    60_000,
+    'all 5000 delivered',
+  );
 
   // None lost: every order reached the webhook with a 2xx at least once.
   const succeeded = new Map<number, number>();

@@ -115,7 +115,7 @@ describe('delivery', () => {
     ]);
     expect(await eventRow(id)).toMatchObject({ tries: 3, delivered: false, error: true, locked_by: null });
     const logs = await database.pool.query(
-      'select status, response->>\'type\' as type, response->\'data\'->>\'message\' as message from event_triggers.event_invocation_logs where event_id = $1',
+      "select status, response->>'type' as type, response->'data'->>'message' as message from event_triggers.event_invocation_logs where event_id = $1",
       [id],
     );
     // As Hasura logs a status that is not 2xx: a client_error whose message is the body.
@@ -136,10 +136,14 @@ describe('delivery', () => {
     hook.hold(); // never answers (until the test ends): only timeout_sec can end the attempt
     await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
     const [req] = await hook.waitForRequests(1);
-    const row = await eventually(async () => {
-      const r = await eventRow(req!.json.id);
-      return r?.error ? r : undefined;
-    }, 15_000, 'error after timeout');
+    const row = await eventually(
+      async () => {
+        const r = await eventRow(req!.json.id);
+        return r?.error ? r : undefined;
+      },
+      15_000,
+      'error after timeout',
+    );
     expect(row.tries).toBe(1);
     // The attempt's log says it timed out with no response, and it was written no sooner than
     // timeout_sec after the event (both times on the database's clock).
@@ -230,9 +234,10 @@ describe('delivery', () => {
     await database.pool.query('delete from event_triggers.event_log where id = $1', [gone.json.id]);
     hook.release();
     await eventually(async () => (await eventRow(kept.json.id))?.delivered, 5000, 'the other event recorded as delivered');
-    const logs = await database.pool.query('select event_id::text from event_triggers.event_invocation_logs where event_id = any($1::uuid[])', [
-      [gone.json.id, kept.json.id],
-    ]);
+    const logs = await database.pool.query(
+      'select event_id::text from event_triggers.event_invocation_logs where event_id = any($1::uuid[])',
+      [[gone.json.id, kept.json.id]],
+    );
     expect(logs.rows.map((r) => r.event_id)).toEqual([kept.json.id]);
     await database.pool.query(`insert into ${table} values (3, 'z', 1, null)`);
     const [, , c] = await hook.waitForRequests(3);

@@ -78,10 +78,9 @@ test('a resync that finds the trigger of a waiting event gone hands the event ba
   await database.pool.query(`insert into ${table} values (1)`);
   await hook.waitForRequests(1);
   const waiting = async () => {
-    const { rows } = await database.pool.query(
-      'select id, locked_by from event_triggers.event_log where trigger_name = $1 and tries = 1',
-      [name],
-    );
+    const { rows } = await database.pool.query('select id, locked_by from event_triggers.event_log where trigger_name = $1 and tries = 1', [
+      name,
+    ]);
     return rows[0]?.locked_by === daemon.daemon.instanceId && daemon.daemon.engine.eventState(rows[0].id) === 'idle';
   };
   await eventually(waiting, 10_000, 'the event waiting for its retry, held by the daemon');

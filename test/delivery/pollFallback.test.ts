@@ -61,10 +61,14 @@ test('notifications lost: each event is still delivered by the poll', async () =
   // From commit to the attempt's outcome, on the database's clock: a poll interval and the delivery,
   // with ample room for a loaded machine (nothing else fetches new events: had the poll not run, they
   // would never have been delivered at all).
-  await eventually(async () => {
-    const { rows } = await database.pool.query(`select count(*)::int as n from event_triggers.event_log where delivered`);
-    return rows[0].n === EVENTS;
-  }, 10_000, 'all recorded as delivered');
+  await eventually(
+    async () => {
+      const { rows } = await database.pool.query(`select count(*)::int as n from event_triggers.event_log where delivered`);
+      return rows[0].n === EVENTS;
+    },
+    10_000,
+    'all recorded as delivered',
+  );
   const { rows } = await database.pool.query(
     `select extract(epoch from l.created_at - e.created_at) * 1000 as ms
      from event_triggers.event_log e join event_triggers.event_invocation_logs l on l.event_id = e.id`,

@@ -56,10 +56,14 @@ test('a daemon whose instance row was forgotten registers again, and what it cla
   const taken = await database.pool.query({ ...takeOver, values: [randomUUID(), 3000, 100] });
   expect(taken.rows).toEqual([]);
   hook.release();
-  await eventually(async () => {
-    const { rows } = await database.pool.query('select delivered from event_triggers.event_log');
-    return rows[0]?.delivered === true;
-  }, 10_000, 'the event delivered and recorded by the daemon that claimed it');
+  await eventually(
+    async () => {
+      const { rows } = await database.pool.query('select delivered from event_triggers.event_log');
+      return rows[0]?.delivered === true;
+    },
+    10_000,
+    'the event delivered and recorded by the daemon that claimed it',
+  );
 });
 
 test('a presence connection gone silent is replaced, and the heartbeat goes on', async () => {
@@ -80,13 +84,17 @@ test('a presence connection gone silent is replaced, and the heartbeat goes on',
     const { rows } = await other.pool.query('select now() as at');
     first!.silence();
     // Without a statement timeout the heartbeat would wait on the silent socket until the OS gives up.
-    await eventually(async () => {
-      const beat = await other.pool.query('select heartbeat_at > $2 as fresh from event_triggers.instances where id = $1', [
-        instanceId,
-        rows[0].at,
-      ]);
-      return proxy.byApplication('pg-event-triggers presence').length === 2 && beat.rows[0]?.fresh === true;
-    }, 20_000, 'a new presence connection beating');
+    await eventually(
+      async () => {
+        const beat = await other.pool.query('select heartbeat_at > $2 as fresh from event_triggers.instances where id = $1', [
+          instanceId,
+          rows[0].at,
+        ]);
+        return proxy.byApplication('pg-event-triggers presence').length === 2 && beat.rows[0]?.fresh === true;
+      },
+      20_000,
+      'a new presence connection beating',
+    );
     expect(first!.clientClosed).toBe(true);
   } finally {
     await presence.stop();

@@ -62,10 +62,9 @@ async function eventRow(id: string) {
 /** Statements of other sessions waiting for a lock that `client`'s transaction holds. */
 async function blockedBy(client: pg.PoolClient): Promise<number> {
   const pid = (await client.query('select pg_backend_pid() as pid')).rows[0].pid;
-  const { rows } = await database.pool.query(
-    'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
-    [pid],
-  );
+  const { rows } = await database.pool.query('select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [
+    pid,
+  ]);
   return rows[0].n;
 }
 
@@ -108,10 +107,14 @@ for (const where of ['on the daemon that holds the event', 'on another daemon (t
     }
     for (const fn of afterCommit) fn();
 
-    const row = await eventually(async () => {
-      const r = await eventRow(id);
-      return r?.delivered ? r : undefined;
-    }, 15_000, 'the event delivered again');
+    const row = await eventually(
+      async () => {
+        const r = await eventRow(id);
+        return r?.delivered ? r : undefined;
+      },
+      15_000,
+      'the event delivered again',
+    );
     expect(row).toMatchObject({ delivered: true, error: false, tries: 1, locked_by: null, redeliveries: 1 });
     // The attempt the redelivery overtook counted for nothing; the one after it started over.
     expect(hook.requests.map((r) => r.json.delivery_info.current_retry)).toEqual([0, 1, 0]);

@@ -28,18 +28,20 @@ test('two daemons deliver 5000 events with no event delivered twice', async () =
     await database.pool.query('insert into shared select generate_series($1::int, $2::int)', [i * 500 + 1, i * 500 + 500]);
   }
   await hook.waitForRequests(5000, 60_000);
-  await eventually(async () => {
-    const { rows } = await database.pool.query('select count(*)::int as n from event_triggers.event_log where delivered');
-    return rows[0].n === 5000;
-  }, 20_000, 'all delivered');
+  await eventually(
+    async () => {
+      const { rows } = await database.pool.query('select count(*)::int as n from event_triggers.event_log where delivered');
+      return rows[0].n === 5000;
+    },
+    20_000,
+    'all delivered',
+  );
   await new Promise((r) => setTimeout(r, 500));
   const ids = hook.requests.map((r) => r.json.event.data.new.id as number);
   expect(ids).toHaveLength(5000);
   expect(new Set(ids).size).toBe(5000);
   // Both took part: the work was shared, not merely survived by one.
-  const { rows } = await database.pool.query(
-    'select count(distinct l.id)::int as invocations from event_triggers.event_invocation_logs l',
-  );
+  const { rows } = await database.pool.query('select count(distinct l.id)::int as invocations from event_triggers.event_invocation_logs l');
   expect(rows[0].invocations).toBe(5000);
   const stats = daemons.map((d) => d.daemon.engine.stats().claimed);
   expect(stats.every((claimed) => claimed > 0)).toBe(true);

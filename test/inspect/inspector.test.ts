@@ -42,25 +42,37 @@ test('the inspector relay streams the event machine of each event', async () => 
   await database.pool.query('create table warmup (id int primary key)');
   await daemon.query('create_event_trigger', { name: 'warmup', table: 'warmup', webhook: hook.url, insert: { columns: '*' } });
   let warmups = 0;
-  await eventually(async () => {
-    await database.pool.query('insert into warmup values ($1)', [++warmups]);
-    await new Promise((r) => setTimeout(r, 200));
-    return snapshots().some((s) => s.context?.triggerName === 'warmup');
-  }, 15_000, 'the receiver streaming from the relay');
+  await eventually(
+    async () => {
+      await database.pool.query('insert into warmup values ($1)', [++warmups]);
+      await new Promise((r) => setTimeout(r, 200));
+      return snapshots().some((s) => s.context?.triggerName === 'warmup');
+    },
+    15_000,
+    'the receiver streaming from the relay',
+  );
 
   await database.pool.query('create table watched (id int primary key)');
   await daemon.query('create_event_trigger', { name: 'watched', table: 'watched', webhook: hook.url, insert: { columns: '*' } });
   await database.pool.query('insert into watched values (1)');
-  const delivered = await eventually(() => hook.requests.find((r) => r.json.trigger.name === 'watched'), 10_000, 'the watched event delivered');
+  const delivered = await eventually(
+    () => hook.requests.find((r) => r.json.trigger.name === 'watched'),
+    10_000,
+    'the watched event delivered',
+  );
   const eventId = delivered!.json.id as string;
 
   // Every state of the watched event's actor reached the inspector, up to delivered.
-  const values = await eventually(() => {
-    const mine = snapshots()
-      .filter((snapshot) => snapshot.context?.eventId === eventId)
-      .map((snapshot) => JSON.stringify(snapshot.value));
-    return mine.includes('"delivered"') ? mine : undefined;
-  }, 10_000, 'the event actor reaching delivered in the inspector');
+  const values = await eventually(
+    () => {
+      const mine = snapshots()
+        .filter((snapshot) => snapshot.context?.eventId === eventId)
+        .map((snapshot) => JSON.stringify(snapshot.value));
+      return mine.includes('"delivered"') ? mine : undefined;
+    },
+    10_000,
+    'the event actor reaching delivered in the inspector',
+  );
   expect(values).toContain('{"delivering":"calling"}');
   expect(values).toContain('{"delivering":"recording"}');
   // Each event's actor is named after the event it carries.

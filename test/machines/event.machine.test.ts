@@ -58,7 +58,13 @@ describe('event machine', () => {
     m.recorded();
     expect(m.value()).toBe('delivered');
     expect(m.calls.map((c) => c.action)).toEqual([
-      'requestSlot', 'leaveQueue', 'callWebhook', 'abortWebhook', 'recordAttempt', 'releaseSlot', 'announceSettled',
+      'requestSlot',
+      'leaveQueue',
+      'callWebhook',
+      'abortWebhook',
+      'recordAttempt',
+      'releaseSlot',
+      'announceSettled',
     ]);
   });
 

@@ -30,7 +30,13 @@ const KEEPER = 'fuzz_keeper';
 /** Stands for the keeper's event id in generated requests; swapped in when the request is sent. */
 const EVENT_ID = '@@event-id@@';
 const BASELINE: Record<string, Record<string, unknown>> = {
-  [BASE]: { name: BASE, table: { schema: 'public', name: 'items' }, webhook: WEBHOOK, insert: { columns: '*' }, update: { columns: ['label'] } },
+  [BASE]: {
+    name: BASE,
+    table: { schema: 'public', name: 'items' },
+    webhook: WEBHOOK,
+    insert: { columns: '*' },
+    update: { columns: ['label'] },
+  },
   [KEEPER]: { name: KEEPER, table: 'items', webhook_from_env: 'HOOK_URL', insert: { columns: '*', payload: ['id'] } },
 };
 const PROPERTY_TIMEOUT = 90_000;
@@ -200,7 +206,10 @@ const plainOperation: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .record({ event_id: fc.constant(EVENT_ID), invocation_log_limit: fc.nat(10), invocation_log_offset: fc.nat(10) }, { requiredKeys: ['event_id'] })
+      .record(
+        { event_id: fc.constant(EVENT_ID), invocation_log_limit: fc.nat(10), invocation_log_offset: fc.nat(10) },
+        { requiredKeys: ['event_id'] },
+      )
       .map((args) => ({ type: 'get_event_by_id', args })),
   },
   { weight: 1, arbitrary: fc.constant({ type: 'get_inconsistent_metadata', args: {} }) },
@@ -219,11 +228,13 @@ const refusedByTheDatabase: fc.Arbitrary<Op> = fc.constantFrom(
 );
 
 /** Every operation under its spec name, or Hasura 2's pg_ name with a source. */
-const operation: fc.Arbitrary<Op> = fc.tuple(fc.oneof({ weight: 5, arbitrary: plainOperation }, { weight: 1, arbitrary: refusedByTheDatabase }), fc.boolean()).map(([op, hasura2]) =>
-  hasura2 && op.type !== 'get_inconsistent_metadata'
-    ? { type: `pg_${op.type}`, args: { ...(op.args as object), source: 'default' } }
-    : op,
-);
+const operation: fc.Arbitrary<Op> = fc
+  .tuple(fc.oneof({ weight: 5, arbitrary: plainOperation }, { weight: 1, arbitrary: refusedByTheDatabase }), fc.boolean())
+  .map(([op, hasura2]) =>
+    hasura2 && op.type !== 'get_inconsistent_metadata'
+      ? { type: `pg_${op.type}`, args: { ...(op.args as object), source: 'default' } }
+      : op,
+  );
 
 /** Where the args of an operation reach SQL, the catalog or a webhook. */
 const ARG_PATHS: Segment[][] = [
@@ -283,7 +294,10 @@ const hasuraRequest = fc.oneof({ weight: 3, arbitrary: operation }, { weight: 1,
 
 const jsonContentType = fc.oneof(
   { weight: 6, arbitrary: fc.constant('application/json') },
-  { weight: 1, arbitrary: fc.constantFrom(undefined, 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(undefined, 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8'),
+  },
 );
 
 // ---- JSON-RPC ----
@@ -310,13 +324,22 @@ const rpcRequest = fc.oneof(
   { weight: 3, arbitrary: mutatedCall },
   {
     weight: 2,
-    arbitrary: fc.tuple(
-      fc.array(fc.oneof({ weight: 2, arbitrary: rpcCall }, { weight: 2, arbitrary: mutatedCall }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }), {
-        minLength: 0,
-        maxLength: 5,
-      }),
-      mutationsOf([[0], [1, 'id'], [0, 'params'], ...under([0, 'params'])]),
-    ).map(([calls, ms]) => applyMutations(calls, ms)),
+    arbitrary: fc
+      .tuple(
+        fc.array(
+          fc.oneof(
+            { weight: 2, arbitrary: rpcCall },
+            { weight: 2, arbitrary: mutatedCall },
+            { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+          ),
+          {
+            minLength: 0,
+            maxLength: 5,
+          },
+        ),
+        mutationsOf([[0], [1, 'id'], [0, 'params'], ...under([0, 'params'])]),
+      )
+      .map(([calls, ms]) => applyMutations(calls, ms)),
   },
 );
 
@@ -364,22 +387,25 @@ const randomBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
 );
 
 const anyContentType = fc.oneof(
-  { weight: 8, arbitrary: fc.constantFrom(
-    undefined,
-    'application/json',
-    'text/plain',
-    'application/x-www-form-urlencoded',
-    'multipart/form-data; boundary=x',
-    'application/json; charset=utf-16',
-    'application/json; charset=latin1',
-    'application/octet-stream',
-    'application/xml',
-    '',
-    ';',
-    'a/b/c',
-    '*/*',
-    'application/json;;;',
-  ) },
+  {
+    weight: 8,
+    arbitrary: fc.constantFrom(
+      undefined,
+      'application/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=utf-16',
+      'application/json; charset=latin1',
+      'application/octet-stream',
+      'application/xml',
+      '',
+      ';',
+      'a/b/c',
+      '*/*',
+      'application/json;;;',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', maxLength: 30 }) },
 );
 

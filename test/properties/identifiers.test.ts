@@ -154,8 +154,7 @@ const columnName = storable.filter((s) => !SYSTEM_COLUMNS.has(s));
 const cellValue = fc.oneof(nastyIdentifier, fc.string({ unit: 'binary', maxLength: 20 })).filter((s) => !s.includes('\u0000'));
 
 /** A non-empty selection of the columns, or undefined for "*". */
-const selection = (columns: string[]) =>
-  fc.option(fc.subarray(columns, { minLength: 1 }), { nil: undefined, freq: 2 });
+const selection = (columns: string[]) => fc.option(fc.subarray(columns, { minLength: 1 }), { nil: undefined, freq: 2 });
 
 const shape: fc.Arbitrary<Shape> = fc
   .record({
@@ -196,18 +195,15 @@ describe('identifiers PostgreSQL accepts', () => {
   test(
     'any name up to 63 bytes: create_event_trigger succeeds and events carry the exact names',
     async () => {
-      await fc.assert(
-        fc.asyncProperty(shape, captureRoundTrip),
-        {
-          numRuns: 40,
-          examples: [
-            [example('public', INJECTION, [INJECTION, '--', '/*'])],
-            [example('$body$', '$body$; drop table y; --', ['$body$', '$$', `'`], ['$body$', `'`])],
-            [example(padToBytes('s', 63, 'é'), padToBytes('t', 63, '🦀'), [padToBytes('c', 63, '日')], [padToBytes('c', 63, '日')])],
-            [example('%I %s %L', 'a\\b', ['%1$s', 'E\'\\x00', ':SCHEMA'], ['%1$s'])],
-          ],
-        },
-      );
+      await fc.assert(fc.asyncProperty(shape, captureRoundTrip), {
+        numRuns: 40,
+        examples: [
+          [example('public', INJECTION, [INJECTION, '--', '/*'])],
+          [example('$body$', '$body$; drop table y; --', ['$body$', '$$', `'`], ['$body$', `'`])],
+          [example(padToBytes('s', 63, 'é'), padToBytes('t', 63, '🦀'), [padToBytes('c', 63, '日')], [padToBytes('c', 63, '日')])],
+          [example('%I %s %L', 'a\\b', ['%1$s', "E'\\x00", ':SCHEMA'], ['%1$s'])],
+        ],
+      });
     },
     PROPERTY_TIMEOUT,
   );
@@ -274,12 +270,15 @@ async function tooLong(place: Place, long: string) {
     const res = await api.query('create_event_trigger', createArgs(name, actual));
     expect(res.status, res.text).toBe(200);
     await api.pool.query(`insert into ${esc(actual.schema)}.${esc(actual.table)} values ('v')`);
-    const events = await api.pool.query(
-      `select schema_name, table_name, payload from event_triggers.event_log where trigger_name = $1`,
-      [name],
-    );
+    const events = await api.pool.query(`select schema_name, table_name, payload from event_triggers.event_log where trigger_name = $1`, [
+      name,
+    ]);
     expect(events.rows).toEqual([
-      { schema_name: actual.schema, table_name: actual.table, payload: { op: 'INSERT', data: { old: null, new: { [actual.column]: 'v' } }, session_variables: null, trace_context: null } },
+      {
+        schema_name: actual.schema,
+        table_name: actual.table,
+        payload: { op: 'INSERT', data: { old: null, new: { [actual.column]: 'v' } }, session_variables: null, trace_context: null },
+      },
     ]);
     expect((await api.query('delete_event_trigger', { name })).status).toBe(200);
   } finally {

@@ -132,7 +132,11 @@ test('PostgreSQL restarts mid-delivery: daemon stays up, 503 meanwhile, reconnec
   // LISTEN is back: once the idle daemon sleeps until NOTIFY again (it holds the wake lock), one more
   // event is woken by its NOTIFY, well within the 30 s poll.
   // Its reconnect backs off up to 5 s (with jitter), so it may come after phase 2 was delivered by polling.
-  await eventually(() => daemon!.lines.some((l) => l.includes('LISTEN connection restored')), 15_000, `LISTEN restored (log:\n${tail(daemon)})`);
+  await eventually(
+    () => daemon!.lines.some((l) => l.includes('LISTEN connection restored')),
+    15_000,
+    `LISTEN restored (log:\n${tail(daemon)})`,
+  );
   await eventually(() => wakeLockHeld(pool), 15_000, `the idle daemon holding the wake lock again (log:\n${tail(daemon)})`);
   const lateAt = Date.now();
   await pool.query('insert into orders values (5000)');

@@ -118,13 +118,17 @@ test('three SIGKILLs during 10,000 events: all delivered, duplicates only among 
       // This time restart only once the dead instance counts as gone, so the new daemon takes its events
       // over while booting (restore), before it starts fetching; the other restarts are immediate, and
       // the takeover happens while the new daemon runs.
-      await eventually(async () => {
-        const { rows: gone } = await database.pool.query(
-          'select not event_triggers.instance_alive(lock_key, heartbeat_at, $2) as gone from event_triggers.instances where id = $1',
-          [instanceId, HEARTBEAT_TIMEOUT_MS],
-        );
-        return gone[0]?.gone === true;
-      }, 10_000, 'the killed instance counted as gone');
+      await eventually(
+        async () => {
+          const { rows: gone } = await database.pool.query(
+            'select not event_triggers.instance_alive(lock_key, heartbeat_at, $2) as gone from event_triggers.instances where id = $1',
+            [instanceId, HEARTBEAT_TIMEOUT_MS],
+          );
+          return gone[0]?.gone === true;
+        },
+        10_000,
+        'the killed instance counted as gone',
+      );
       running = await spawnDaemon(env(k));
       restoredAtBoot = tookOverAtBoot(running);
     } else {
@@ -169,7 +173,10 @@ test('three SIGKILLs during 10,000 events: all delivered, duplicates only among 
   const killedNames = new Set(kills.map((kill) => kill.name));
   for (const id of duplicated) {
     const from = hook.requests.filter((r) => r.json.id === id).map(sender);
-    expect(from.slice(0, -1).every((name) => killedNames.has(name)), `event ${id} came from ${from.join(', ')}`).toBe(true);
+    expect(
+      from.slice(0, -1).every((name) => killedNames.has(name)),
+      `event ${id} came from ${from.join(', ')}`,
+    ).toBe(true);
   }
   // The restart after the lapse took every event of the dead instance over while booting, then
   // delivered them. (A daemon once stalled here for good when it restored more events than its fetch

@@ -59,7 +59,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     adminSecret: options.adminSecret,
     bodyLimit: options.bodyLimit ?? 1_048_576,
     version: 'test',
-    health: async () => ({ ok: true }),
+    health: () => Promise.resolve({ ok: true }),
     log,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -90,8 +90,8 @@ export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_00
       buffered = parts.pop() ?? '';
       parts.forEach(onLine);
     };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new Error(`daemon exited (${code ?? signal}) before it was running:\n${lines.join('\n')}`));

@@ -155,7 +155,11 @@ export function applyMutation(doc: unknown, m: Mutation): unknown {
       if (!target) return doc;
       return updateAt(doc, target, (v) => {
         const entries = Object.entries(v as Plain);
-        if (entries.length === 0) return new DupObject([['a', 1], ['a', m.same ? 1 : m.value]]);
+        if (entries.length === 0)
+          return new DupObject([
+            ['a', 1],
+            ['a', m.same ? 1 : m.value],
+          ]);
         const [key, original] = entries[m.pick % entries.length]!;
         return new DupObject([...entries, [key, m.same ? original : m.value]]);
       });

@@ -73,7 +73,9 @@ const fragmentString = fc
 /** Strings of 60 to 70 bytes made of fragments and 1- to 4-byte characters: the 63-byte edge. */
 const aroundTheLimit = fc
   .tuple(fragmentString, fc.integer({ min: 60, max: 70 }), fc.constantFrom('a', 'é', '日', '🦀'))
-  .map(([prefix, bytes, unit]) => padToBytes(Buffer.byteLength(prefix) > 40 ? Array.from(prefix).slice(0, 10).join('') : prefix, bytes, unit));
+  .map(([prefix, bytes, unit]) =>
+    padToBytes(Buffer.byteLength(prefix) > 40 ? Array.from(prefix).slice(0, 10).join('') : prefix, bytes, unit),
+  );
 
 /** Any identifier an attacker or a careless user could send; non-empty. */
 export const nastyIdentifier: fc.Arbitrary<string> = fc.oneof(

@@ -36,7 +36,7 @@ type Choice = 'auto' | 'embedded' | 'testcontainers';
 
 export async function provisionPostgres(envVar = 'TEST_DATABASE_URL'): Promise<ProvisionedPostgres> {
   const given = process.env[envVar];
-  if (given) return { adminUrl: given, kind: 'TEST_DATABASE_URL', stop: async () => undefined };
+  if (given) return { adminUrl: given, kind: 'TEST_DATABASE_URL', stop: () => Promise.resolve() };
 
   const choice = (process.env.TEST_POSTGRES ?? 'auto') as Choice;
   if (!['auto', 'embedded', 'testcontainers'].includes(choice)) {
@@ -91,7 +91,12 @@ async function tryTestcontainers(required: boolean): Promise<ProvisionedPostgres
     return { adminUrl: started.getConnectionUri(), kind: 'testcontainers', stop: async () => void (await started.stop()) };
   } catch (error) {
     // A start that finishes after the deadline must not leave a container behind.
-    starting.then((late) => late.stop(), () => undefined).catch(() => undefined);
+    starting
+      .then(
+        (late) => late.stop(),
+        () => undefined,
+      )
+      .catch(() => undefined);
     if (!required) {
       console.warn(
         `[test] a container engine answers, but PostgreSQL could not be started in it (${(error as Error).message.split('\n')[0]}); ` +
@@ -108,7 +113,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Prom
     timer.unref();
     promise.then(
       (value) => (clearTimeout(timer), resolve(value)),
-      (error: unknown) => (clearTimeout(timer), reject(error)),
+      (error: unknown) => (clearTimeout(timer), reject(error instanceof Error ? error : new Error(String(error)))),
     );
   });
 }

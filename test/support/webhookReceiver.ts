@@ -59,7 +59,8 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    req.on('end', () => void answer());
+    const answer = async () => {
       pending += 1;
       maxPending = Math.max(maxPending, pending);
       const text = Buffer.concat(chunks).toString('utf8');
@@ -97,7 +98,7 @@ export async function startWebhookReceiver(path = '/hook'): Promise<WebhookRecei
       } finally {
         pending -= 1;
       }
-    });
+    };
   });
   server.keepAliveTimeout = 60_000;
   let connections = 0;

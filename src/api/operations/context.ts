@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
 import { eventStatements } from '../../sql/eventStatements.js';
 import { triggerStatements } from '../../sql/triggerStatements.js';
-import { DEFAULT_LOCK_TIMEOUT_MS } from './transaction.js';
 
 /** The part of the local delivery engine that operations talk to. */
 export interface LocalEngine {
@@ -38,6 +37,15 @@ export interface OperationContext {
   engine?: LocalEngine;
   log: Logger;
 }
+
+/**
+ * Default of LOCK_TIMEOUT_MS: how long an operation waits for a lock (a user table, an event row, the
+ * catalog) before it answers busy. CREATE TRIGGER queues for a ShareRowExclusive lock on the user's table,
+ * and while it waits every write to that table waits behind it: the wait is the application's stall, so
+ * it is kept short (it used to be 10 s). Busy is retryable: the client tries again once the long
+ * transaction holding the table is done.
+ */
+export const DEFAULT_LOCK_TIMEOUT_MS = 2000;
 
 /** Default of API_ANSWER_LIMIT. */
 export const DEFAULT_ANSWER_LIMIT = 32 * 1024 * 1024;

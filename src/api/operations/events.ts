@@ -49,9 +49,10 @@ export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: In
 export async function redeliverEvent(ctx: OperationContext, tx: Tx, args: RedeliverEventArgs) {
   const { client } = tx;
   const sql = ctx.sql.events;
-  const found = await client.query<{ archived: boolean; locked_by: string | null; waiting: boolean; owner_alive: boolean }>(
-    { ...sql.lockForRedeliver, values: [args.event_id, ctx.heartbeatTimeoutMs] },
-  );
+  const found = await client.query<{ archived: boolean; locked_by: string | null; waiting: boolean; owner_alive: boolean }>({
+    ...sql.lockForRedeliver,
+    values: [args.event_id, ctx.heartbeatTimeoutMs],
+  });
   const event = found.rows[0];
   // Hasura's wordings (checkEvent). Unlike Hasura, an archived event is refused: its trigger was deleted,
   // so nothing would deliver it.

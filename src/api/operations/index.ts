@@ -17,13 +17,7 @@ import {
   redeliverEventArgs,
 } from '../schemas.js';
 import type { OperationContext, Tx } from './context.js';
-import {
-  getEventById,
-  getEventInvocationLogs,
-  getEventLogs,
-  invokeEventTrigger,
-  redeliverEvent,
-} from './events.js';
+import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
 import { inTransaction, translatePgError } from './transaction.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
@@ -35,7 +29,7 @@ interface Operation<S extends z.ZodType = z.ZodType> {
 /** The name Hasura gives the source a request omits (SNDefault). */
 const DEFAULT_SOURCE = 'default';
 
-const op = <S extends z.ZodType>(args: S, run: Operation<S>['run']): Operation => ({ args, run } as Operation);
+const op = <S extends z.ZodType>(args: S, run: Operation<S>['run']): Operation => ({ args, run });
 
 /** Operation names as in the spec; Hasura 2's pg_-prefixed names are accepted for each. */
 export const OPERATIONS: Record<string, Operation> = {

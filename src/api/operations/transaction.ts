@@ -3,15 +3,6 @@ import type pg from 'pg';
 import { ApiError, OPERATION_PATH } from '../errors.js';
 import type { OperationContext, Tx } from './context.js';
 
-/**
- * Default of LOCK_TIMEOUT_MS: how long an operation waits for a lock (a user table, an event row, the
- * catalog) before it answers busy. CREATE TRIGGER queues for a ShareRowExclusive lock on the user's table,
- * and while it waits every write to that table waits behind it: the wait is the application's stall, so
- * it is kept short (it used to be 10 s). Busy is retryable: the client tries again once the long
- * transaction holding the table is done.
- */
-export const DEFAULT_LOCK_TIMEOUT_MS = 2000;
-
 export async function inTransaction<T>(ctx: OperationContext, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await ctx.pool.connect();
   const after: Array<() => void> = [];

@@ -1,10 +1,5 @@
 /** create_event_trigger and delete_event_trigger: catalog changes, each in one transaction. */
-import {
-  OPERATIONS,
-  definitionFromArgs,
-  resolveDelivery,
-  type TriggerDefinition,
-} from '../../catalog/definition.js';
+import { OPERATIONS, resolveDelivery, type TriggerDefinition } from '../../catalog/definition.js';
 import { findInconsistencies, type InconsistentObject, type TriggerTableState } from '../../catalog/consistency.js';
 import pg from 'pg';
 import { checkColumns, findLiveTable, type LiveTable } from '../../catalog/liveSchema.js';
@@ -14,6 +9,22 @@ import type { ChannelCommand } from '../../catalog/channel.js';
 import type { OperationContext, Tx } from './context.js';
 
 export const SUCCESS = { message: 'success' } as const;
+
+/** The definition to store for validated create_event_trigger args (transport-only keys dropped). */
+function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
+  const def: TriggerDefinition = {
+    name: args.name,
+    table: args.table,
+    headers: args.headers,
+    retry_conf: args.retry_conf,
+    trigger_on_replication: args.trigger_on_replication,
+  };
+  if (args.webhook !== undefined) def.webhook = args.webhook;
+  if (args.webhook_from_env !== undefined) def.webhook_from_env = args.webhook_from_env;
+  for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
+  if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
+  return def;
+}
 
 /**
  * Creates a trigger, or replaces one with replace: true. The checks run in Hasura's order
@@ -92,9 +103,10 @@ const quotedTable = (def: TriggerDefinition) => `${pg.escapeIdentifier(def.table
  * ENABLE ALWAYS TRIGGER. transaction.ts still maps a 42501 that slips past (a grant revoked meanwhile).
  */
 async function checkPrivileges(ctx: OperationContext, tx: Tx, def: TriggerDefinition, table: LiveTable) {
-  const { rows } = await tx.client.query<{ role: string; owner: string; schema_usage: boolean; can_trigger: boolean; owns: boolean }>(
-    { ...ctx.sql.triggers.tablePrivileges, values: [table.oid] },
-  );
+  const { rows } = await tx.client.query<{ role: string; owner: string; schema_usage: boolean; can_trigger: boolean; owns: boolean }>({
+    ...ctx.sql.triggers.tablePrivileges,
+    values: [table.oid],
+  });
   const p = rows[0];
   if (!p) return; // dropped meanwhile: CREATE TRIGGER will say so
   const role = pg.escapeIdentifier(p.role);
