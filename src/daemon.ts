@@ -86,7 +86,9 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   const inspector = config.inspect !== undefined ? await startInspector({ port: config.inspect, log }) : undefined;
   const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
   const registry = new TriggerRegistry(pool, config.schema, env, log);
-  const webhook = new WebhookClient({ connections: config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
+  // The scheduler bounds requests in flight (at most twice the pool, see scheduler.ts); a per-origin
+  // bound any lower would queue one trigger's requests behind another's hung ones on a shared host.
+  const webhook = new WebhookClient({ connections: 2 * config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
   const presence = new Presence({
     connectionString: databaseUrl,
     schema: config.schema,
@@ -116,6 +118,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     takeoverIntervalMs: presence.intervalMs,
     maxWaitingEvents: config.maxWaitingEvents,
     invocationLogs: config.invocationLogs,
+    circuits: { threshold: config.circuitThreshold, cooldownMs: config.circuitCooldownMs, maxCooldownMs: config.circuitMaxCooldownMs },
     inspect,
     log,
   });

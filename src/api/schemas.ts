@@ -80,11 +80,36 @@ function syntaxErrorOf(s: string): string | undefined {
 
 const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must not be negative');
 
-const retryConf = z.strictObject({
-  num_retries: absentIfNull(nonNegativeInt.max(1_000_000).default(0)),
-  interval_sec: absentIfNull(nonNegativeInt.max(31_536_000).default(10)),
-  timeout_sec: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
-});
+const retryConf = z
+  .strictObject({
+    num_retries: absentIfNull(nonNegativeInt.max(1_000_000).default(0)),
+    interval_sec: absentIfNull(nonNegativeInt.max(31_536_000).default(10)),
+    timeout_sec: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
+    // Beyond Hasura; absent unless given, so a Hasura definition is answered back exactly as sent.
+    backoff: absentIfNull(z.enum(['fixed', 'exponential']).optional()),
+    max_interval_sec: absentIfNull(nonNegativeInt.min(1, 'must be at least 1').max(31_536_000).optional()),
+  })
+  .superRefine((r, ctx) => {
+    if (r.max_interval_sec !== undefined && r.max_interval_sec < r.interval_sec) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at least interval_sec (${r.interval_sec}): it caps the wait that starts there`,
+        path: ['max_interval_sec'],
+      });
+    }
+  });
+
+/** Beyond Hasura: limits that hold across every daemon (docs/api.md, flow control). */
+const flowControl = z
+  .strictObject({
+    max_in_flight: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(100_000).optional()),
+    max_events_per_second: absentIfNull(z.number().min(0.001, 'must be at least 0.001 (one event in 1,000 s)').max(1_000_000).optional()),
+  })
+  .superRefine((f, ctx) => {
+    if (f.max_in_flight === undefined && f.max_events_per_second === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give "max_in_flight", "max_events_per_second", or both (or leave flow_control out)' });
+    }
+  });
 
 /**
  * An absolute http(s) URL, or a template of one as in Hasura (InputWebhook): "{{EVENT_BASE}}/orders". A
@@ -116,6 +141,7 @@ export const createEventTriggerArgs = z
     replace: absentIfNull(z.boolean().default(false)),
     enable_manual: absentIfNull(z.boolean().optional()),
     trigger_on_replication: absentIfNull(z.boolean().default(false)),
+    flow_control: absentIfNull(flowControl.optional()),
     source: optionalSource,
     request_transform: z.unknown().optional(),
     response_transform: z.unknown().optional(),
@@ -199,6 +225,9 @@ export const getEventByIdArgs = z.strictObject({
 export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
 
 export const getInconsistentMetadataArgs = z.strictObject({});
+
+export const getFlowControlStateArgs = z.strictObject({ name: absentIfNull(triggerName.optional()), source: optionalSource });
+export type GetFlowControlStateArgs = z.infer<typeof getFlowControlStateArgs>;
 
 /** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
 export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {

@@ -18,6 +18,24 @@ export interface RetryConf {
   num_retries: number;
   interval_sec: number;
   timeout_sec: number;
+  /**
+   * Beyond Hasura: "fixed" (Hasura's, the default) waits interval_sec between attempts; "exponential"
+   * waits a random time up to interval_sec × 2^(attempt - 1), capped by max_interval_sec (full jitter).
+   */
+  backoff?: 'fixed' | 'exponential';
+  /** The cap of exponential backoff, and of the slowing down that 429, 502, 503 and 504 ask for. */
+  max_interval_sec?: number;
+}
+
+/** The default cap of backoff when max_interval_sec is not given: an hour. */
+export const DEFAULT_MAX_INTERVAL_SEC = 3600;
+
+/** Beyond Hasura: limits on a trigger's deliveries, held across every daemon on the catalog. */
+export interface FlowControl {
+  /** Most requests in flight to the trigger's webhook at once, over all daemons. */
+  max_in_flight?: number;
+  /** Most events sent per second, over all daemons; the excess waits in the database. */
+  max_events_per_second?: number;
 }
 
 export const OPERATIONS = ['insert', 'update', 'delete'] as const;
@@ -37,6 +55,16 @@ export interface TriggerDefinition {
   /** Omitted means allowed: invoke_event_trigger is refused only when this is explicitly false. */
   enable_manual?: boolean;
   trigger_on_replication: boolean;
+  flow_control?: FlowControl;
+}
+
+/**
+ * The key of the trigger's circuit breaker: its webhook as defined, so a template stays unresolved and
+ * webhook_from_env is named by its variable ("env:NAME"). Triggers with the same webhook share a circuit.
+ * The catalog's endpoint_of (migration 7) computes the same key in SQL.
+ */
+export function endpointOf(def: Pick<TriggerDefinition, 'webhook' | 'webhook_from_env'>): string {
+  return def.webhook ?? `env:${def.webhook_from_env ?? ''}`;
 }
 
 /** What a delivery needs from a definition, resolved against one daemon's environment. */

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { triggerStatements } from '../sql/triggerStatements.js';
 import { requestHeaders } from '../delivery/requestHeaders.js';
-import { resolveDelivery, type RetryConf, type TriggerDefinition } from './definition.js';
+import { endpointOf, resolveDelivery, type RetryConf, type TriggerDefinition } from './definition.js';
 
 export interface ResolvedTrigger {
   name: string;
@@ -26,6 +26,13 @@ export interface ResolvedTrigger {
    */
   loggedHeadersJson: string;
   retry: RetryConf;
+  /** The key of its circuit breaker: the webhook as defined (endpointOf). */
+  endpoint: string;
+  /**
+   * It has a max_in_flight or max_events_per_second: its events are claimed only through the database's
+   * checks, so its retries are parked there rather than waited for in memory.
+   */
+  flowLimited: boolean;
   /** `{"name":...,"id":...}`: the payload's trigger object, serialised once. */
   triggerJson: string;
   /** Why this daemon cannot deliver the trigger's events (a missing environment variable). */
@@ -127,6 +134,8 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     headers: sent.sent,
     loggedHeadersJson: sent.loggedJson,
     retry: def.retry_conf,
+    endpoint: endpointOf(def),
+    flowLimited: def.flow_control !== undefined,
     triggerJson: JSON.stringify({ name: def.name, id }),
     problem: problems.length ? problems.join('; ') : undefined,
   };

@@ -12,7 +12,7 @@
  * The lock lives with the session: if the connection drops, PostgreSQL releases it; `onLost` then wakes
  * the engine, which requests it again.
  *
- * The busy fetch loop waits for release(), so the unlock has a timeout (UNLOCK_TIMEOUT_MS): on a half-open
+ * The busy fetch loop waits for letGo(), so the unlock has a timeout (UNLOCK_TIMEOUT_MS): on a half-open
  * connection it would otherwise wait until the OS gives up on the socket, minutes during which nothing is
  * fetched. On timeout the connection is dropped and the next request opens a new one. The server may hold
  * the old session (and the lock) until it notices the peer is gone; meanwhile capture sees the lock taken
@@ -67,7 +67,7 @@ export class WakeLock {
         this.warned = false;
         onGranted();
       } catch (error) {
-        if (this.current !== 'requested') return; // let go of on purpose (release, close)
+        if (this.current !== 'requested') return; // let go of on purpose (letGo, close)
         this.current = 'free';
         if (!this.warned) this.options.log.warn({ err: error }, 'could not take the wake lock; polling until it is back');
         this.warned = true;
@@ -81,14 +81,14 @@ export class WakeLock {
    * Lets go (this daemon is busy and polls): a held lock is unlocked, a waiting request is dropped with
    * its connection (a blocking lock request cannot be withdrawn otherwise).
    */
-  async release(): Promise<void> {
+  async letGo(): Promise<void> {
     const was = this.current;
     const client = this.client;
     this.current = 'free';
     if (was === 'requested') this.drop(client, false);
     if (was !== 'held' || !client) return;
     try {
-      await client.query(withQueryTimeout({ ...this.sql.release }, UNLOCK_TIMEOUT_MS));
+      await client.query(withQueryTimeout({ ...this.sql.unlock }, UNLOCK_TIMEOUT_MS));
     } catch (error) {
       this.options.log.warn({ err: error }, 'could not let the wake lock go; dropping its connection');
       this.drop(client, false);

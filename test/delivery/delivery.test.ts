@@ -17,7 +17,12 @@ beforeAll(async () => {
   hook = await startWebhookReceiver();
   env.ORDERS_HOOK = hook.url;
   // A long poll interval: deliveries below can only be this fast because NOTIFY wakes the daemon.
-  daemon = await startTestDaemon(database.db.url, { env: { EVENTS_FETCH_INTERVAL: '60000' }, processEnv: env });
+  // retry_conf on its own: these tests fail one webhook many times in a row, which would open its circuit
+  // (flow control is tested in flowControl.test.ts).
+  daemon = await startTestDaemon(database.db.url, {
+    env: { EVENTS_FETCH_INTERVAL: '60000', CIRCUIT_BREAKER_THRESHOLD: '0' },
+    processEnv: env,
+  });
 });
 afterAll(async () => {
   await daemon?.stop();
@@ -125,6 +130,40 @@ describe('delivery', () => {
       [id],
     );
     for (const { duration_ms } of durations.rows) expect(duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  test('410 Gone stops retrying at once: one attempt, then error, whatever num_retries says', async () => {
+    await createTrigger({ retry_conf: { num_retries: 5, interval_sec: 0, timeout_sec: 5 } });
+    hook.respondWith(() => ({ status: 410, body: 'unsubscribed' }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first] = await hook.waitForRequests(1);
+    await eventually(async () => (await eventRow(first!.json.id))?.error, 5000, 'error');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hook.requests).toHaveLength(1);
+    expect(await eventRow(first!.json.id)).toMatchObject({ tries: 1, delivered: false, error: true, locked_by: null });
+  });
+
+  test('429 without Retry-After slows down: a fixed interval doubles with each retry', async () => {
+    await createTrigger({ retry_conf: { num_retries: 2, interval_sec: 1, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => ({ status: i < 2 ? 429 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first, second, third] = await hook.waitForRequests(3, 10_000);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(third!.at - second!.at).toBeGreaterThanOrEqual(1950);
+    await eventually(async () => (await eventRow(first!.json.id))?.delivered, 5000, 'delivered');
+  });
+
+  test('exponential backoff: every wait under interval_sec × 2^(retry - 1), capped by max_interval_sec', async () => {
+    await createTrigger({ retry_conf: { num_retries: 3, interval_sec: 1, timeout_sec: 5, backoff: 'exponential', max_interval_sec: 2 } });
+    hook.respondWith((_req, i) => ({ status: i < 3 ? 500 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const received = await hook.waitForRequests(4, 15_000);
+    const gaps = received.slice(1).map((r, i) => r.at - received[i]!.at);
+    // Bounds 1 s, 2 s, then capped at 2 s (plus the time to record and fetch an attempt).
+    expect(gaps[0]).toBeLessThan(1000 + 1000);
+    expect(gaps[1]).toBeLessThan(2000 + 1000);
+    expect(gaps[2]).toBeLessThan(2000 + 1000);
+    await eventually(async () => (await eventRow(received[0]!.json.id))?.delivered, 5000, 'delivered');
   });
 
   test('retries wait interval_sec between attempts', async () => {

@@ -16,6 +16,8 @@ export interface LocalEngine {
   eventState(eventId: string): 'delivering' | 'idle' | 'absent';
   /** Sends REDELIVER to the event's actor (after the operation committed), with the reset's generation. */
   redeliver(eventId: string, generation: number): void;
+  /** This daemon's view of the circuit breakers (endpoint failures in a row it counted). */
+  circuitStates(): Array<{ endpoint: string; consecutiveFailures: number }>;
 }
 
 export interface OperationContext {

@@ -11,6 +11,7 @@ import {
   getEventByIdArgs,
   getEventInvocationLogsArgs,
   getEventLogsArgs,
+  getFlowControlStateArgs,
   getInconsistentMetadataArgs,
   invokeEventTriggerArgs,
   parseArgsWith,
@@ -18,6 +19,7 @@ import {
 } from '../schemas.js';
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
+import { getFlowControlState } from './flowControl.js';
 import { inTransaction, translatePgError } from './transaction.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
@@ -41,6 +43,8 @@ export const OPERATIONS: Record<string, Operation> = {
   get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
   get_event_by_id: op(getEventByIdArgs, getEventById),
   get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
+  // Beyond Hasura.
+  get_flow_control_state: op(getFlowControlStateArgs, getFlowControlState),
 };
 
 export function findOperation(type: string): Operation | undefined {

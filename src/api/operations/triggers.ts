@@ -23,6 +23,7 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
   if (args.webhook_from_env !== undefined) def.webhook_from_env = args.webhook_from_env;
   for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
   if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
+  if (args.flow_control !== undefined) def.flow_control = args.flow_control;
   return def;
 }
 

@@ -8,6 +8,7 @@ import { wakeOnlyListenersMigration } from './0003_wake_only_listeners.js';
 import { dueIndexAndRedeliveriesMigration } from './0004_due_index_and_redeliveries.js';
 import { invokerCaptureMigration } from './0005_invoker_capture.js';
 import { attemptDurationsMigration } from './0006_attempt_durations.js';
+import { flowControlMigration } from './0007_flow_control.js';
 
 export interface Migration {
   version: number;
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'due_index_and_redeliveries', sql: dueIndexAndRedeliveriesMigration },
   { version: 5, name: 'invoker_capture', sql: invokerCaptureMigration },
   { version: 6, name: 'attempt_durations', sql: attemptDurationsMigration },
+  { version: 7, name: 'flow_control', sql: flowControlMigration },
 ];
