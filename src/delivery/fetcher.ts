@@ -24,8 +24,8 @@ export interface FetcherOptions {
   log: Logger;
 }
 
-/** A claimed row: an event, its endpoint's probe, or a rate-limited trigger's wait (see claim_due). */
-export type ClaimRow = ClaimedEvent & { note: 'probe' | 'throttled' | null };
+/** A claimed row: an event, its endpoint's probe, or a note on a flow-limited trigger (see claim_due). */
+export type ClaimRow = ClaimedEvent & { note: 'probe' | 'throttled' | 'limited' | null };
 
 /** What the fetch loop needs of the engine. */
 export interface FetcherHost {
@@ -147,7 +147,7 @@ export class Fetcher {
         await this.sleep(backoffDelayMs(DATABASE_RETRY, failures));
         continue;
       }
-      const events = rows.filter((r) => r.note !== 'throttled');
+      const events = rows.filter((r) => r.note !== 'throttled' && r.note !== 'limited');
       this.stats.fetches += 1;
       this.stats.claimed += events.length;
       if (!this.host.running()) {
@@ -158,6 +158,8 @@ export class Fetcher {
       this.host.adopt(events);
       this.scheduleThrottled(rows);
       const full = this.noteBacklogs(events, rooms);
+      // At its max_in_flight: claim again as soon as one of its events here is settled.
+      for (const r of rows) if (r.note === 'limited') this.backlogged.add(r.trigger_name);
       const perSecond = rate.add(events.length);
       // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
       const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);

@@ -17,7 +17,8 @@ export const deliveryStatements = (schema: string) =>
      * Claims due events trigger by trigger (claim_due, migration 7): $2/$3 the room for each trigger this
      * daemon names, $4 for any other, $5 the probe lease beyond timeout_sec. Rows with a note: 'probe' is
      * the one event sent to see if an open circuit's endpoint is back; 'throttled' (id null) says when a
-     * rate-limited trigger has its next token (retry_in_ms).
+     * rate-limited trigger has its next token (retry_in_ms); 'limited' (id null), that a trigger is at its
+     * max_in_flight.
      */
     claimDue: `select * from :SCHEMA.claim_due($1::uuid, $2::text[], $3::int[], $4::int, $5::int)`,
 

@@ -120,3 +120,22 @@ test('fast 500s open the circuit for every daemon; the events wait uncounted; pr
   // Every attempt the endpoint saw was counted once, and no other.
   expect(await totalTries()).toBe(failing.requests.length);
 }, 60_000);
+
+test('get_flow_control_state: every trigger by default; an unknown trigger or key is refused', async () => {
+  const all = (await daemons[0]!.query('get_flow_control_state', {})) as { triggers: Array<{ name: string; circuit: { state: string } }> };
+  expect(all.triggers.map((t) => t.name)).toEqual(['orders', 'payments']);
+  expect(all.triggers.find((t) => t.name === 'payments')).toMatchObject({
+    endpoint: healthy.url,
+    circuit: { state: 'closed', open_until: null, openings: 0, reason: null, consecutive_failures: 0 },
+    in_flight: 0,
+    flow_control: null,
+  });
+  expect(await daemons[0]!.tryQuery('get_flow_control_state', { name: 'nope' })).toEqual({
+    status: 400,
+    json: { code: 'not-exists', path: '$.args', error: 'event trigger "nope" does not exist' },
+  });
+  expect((await daemons[0]!.tryQuery('get_flow_control_state', { nme: 'orders' })).json).toMatchObject({
+    code: 'parse-failed',
+    path: '$.args',
+  });
+});

@@ -95,3 +95,53 @@ test('due events are claimed by due time, trigger by trigger, past thousands loc
     client.release();
   }
 });
+
+test('max_in_flight and max_events_per_second hold against daemons claiming at the same moment', async () => {
+  await database.pool.query('create table if not exists limited (id int)');
+  await database.pool.query(
+    `insert into event_triggers.event_triggers (name, schema_name, table_name, table_oid, definition) values
+       ('in_flight', 'public', 'limited', 'limited'::regclass, '{"webhook": "http://hook/a", "flow_control": {"max_in_flight": 5}}'),
+       ('per_second', 'public', 'limited', 'limited'::regclass, '{"webhook": "http://hook/b", "flow_control": {"max_events_per_second": 30}}')`,
+  );
+  await database.pool.query(
+    `insert into event_triggers.event_log (schema_name, table_name, trigger_name, payload)
+     select 'public', 'limited', t, '{}' from generate_series(1, 100), unnest(array['in_flight', 'per_second']) t`,
+  );
+  // Ten daemons claim at once, each with room for 20 of every trigger.
+  const started = performance.now();
+  const claims = await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const { rows } = await database.pool.query<{ trigger_name: string; note: string | null }>(claimDue.text, [
+        randomUUID(),
+        [],
+        [],
+        20,
+        1000,
+      ]);
+      return rows;
+    }),
+  );
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const rows = claims.flat();
+  const claimed = (trigger: string) => rows.filter((r) => r.trigger_name === trigger && r.note === null).length;
+  expect(claimed('in_flight')).toBe(5);
+  // The bucket starts with a tenth of a second's worth (3 tokens) and refills at 30/s while the claims
+  // run (connecting ten clients takes a while): no more than that, summed over every claim.
+  expect(claimed('per_second')).toBeGreaterThanOrEqual(3);
+  expect(claimed('per_second')).toBeLessThanOrEqual(Math.floor(3 + 30 * elapsedSeconds));
+  // The claims that came away short say why: at the limit, or when the next token comes.
+  expect(rows.some((r) => r.trigger_name === 'in_flight' && r.note === 'limited')).toBe(true);
+  expect(rows.some((r) => r.trigger_name === 'per_second' && r.note === 'throttled')).toBe(true);
+  // Settling held events frees room for the next claim.
+  await database.pool.query(
+    "update event_triggers.event_log set locked_by = null, delivered = true where trigger_name = 'in_flight' and locked_by is not null",
+  );
+  const next = await database.pool.query<{ trigger_name: string; note: string | null }>(claimDue.text, [
+    randomUUID(),
+    ['per_second'],
+    [0],
+    20,
+    1000,
+  ]);
+  expect(next.rows.filter((r) => r.note === null)).toHaveLength(5);
+});

@@ -71,9 +71,10 @@ $$;
 --   rooms_for / rooms: how many events this daemon takes at most of each trigger it names (0: none, e.g.
 --   it holds enough already); default_room: of any other trigger.
 --   probe_lease_ms: how long a probe of a half-open circuit is this daemon's before another may probe.
--- Returns the claimed events (note null), the probe of a circuit (note 'probe'), and for a trigger whose
+-- Returns the claimed events (note null), the probe of a circuit (note 'probe'); for a trigger whose
 -- rate limit held back due events, a row with id null, note 'throttled' and retry_in_ms the wait until
--- its next token.
+-- its next token; for one whose max_in_flight did, a row with id null and note 'limited' (claim again
+-- when one of its events is settled).
 -- VOLATILE, so each statement sees what committed before it began: a claim that waited for a
 -- flow-limited trigger's lock counts the events claimed by the daemon that held it.
 -- Each update finds its rows by primary key (= any(array(...))): joined to the CTE instead, the planner,
@@ -97,6 +98,7 @@ declare
   burst double precision;
   claimed integer;
   probe_endpoint text;
+  limited boolean;
 begin
   for wanted in
     with recursive active(name) as (
@@ -169,8 +171,10 @@ begin
     -- A flow-limited trigger: one daemon at a time counts and claims, until its transaction ends.
     perform pg_advisory_xact_lock(:SCHEMA.flow_lock_class(), hashtext(wanted.name));
     room := wanted.room;
+    limited := false;
     if wanted.max_in_flight is not null then
       select count(*) into held from :SCHEMA.event_log e where e.trigger_name = wanted.name and e.locked_by is not null;
+      limited := wanted.max_in_flight - held < room;
       room := least(room, wanted.max_in_flight - held);
     end if;
     tokens := null;
@@ -202,6 +206,10 @@ begin
           to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text,
           greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8, null::text;
       get diagnostics claimed = row_count;
+    end if;
+    if limited and claimed = greatest(room, 0) then
+      return query select null::uuid, null::text, null::text, wanted.name, null::integer, null::integer,
+        null::text, null::text, 0::int8, 'limited'::text;
     end if;
     if tokens is not null then
       update :SCHEMA.trigger_rate_buckets b set tokens = b.tokens - claimed where b.trigger_name = wanted.name;
