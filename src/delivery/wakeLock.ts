@@ -19,9 +19,9 @@
  * and sends NOTIFY, which is only slower, never a lost wake-up. The blocking request itself has no
  * timeout: waiting for the lock is its purpose.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import { KEEPALIVE_IDLE_MS, withQueryTimeout } from '../db/watchedConnection.js';
+import { closeWatchedConnection, openWatchedConnection, withQueryTimeout } from '../db/watchedConnection.js';
 import { wakeStatements } from '../sql/wakeStatements.js';
 
 /** How long the unlock may take before its connection is taken for dead. */
@@ -105,31 +105,24 @@ export class WakeLock {
 
   private async connect(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({
+    const client = await openWatchedConnection({
       connectionString: this.options.connectionString,
-      application_name: 'pg-event-triggers wake',
-      keepAlive: true,
-      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
-      connectionTimeoutMillis: 10_000,
+      applicationName: 'pg-event-triggers wake',
+      onLost: (lost) => this.drop(lost, true),
     });
-    client.on('error', () => this.drop(client, true));
-    client.on('end', () => this.drop(client, true));
-    this.client = client;
-    try {
-      await client.connect();
-    } catch (error) {
-      this.drop(client, false);
-      throw error;
+    // Closed while connecting: nothing may stay open after close().
+    if (this.closed) {
+      await closeWatchedConnection(client);
+      throw new Error('the wake lock is closed');
     }
+    this.client = client;
     return client;
   }
 
   private drop(client: pg.Client | undefined, unexpected: boolean): void {
     if (!client || this.client !== client) return;
     this.client = undefined;
-    client.removeAllListeners();
-    client.on('error', () => undefined);
-    void client.end().catch(() => undefined);
+    void closeWatchedConnection(client);
     if (!unexpected || this.closed || this.current === 'free') return;
     this.current = 'free';
     this.options.log.warn('wake lock connection lost; polling until the lock is back');
