@@ -3,6 +3,7 @@
  * against the environment into what a delivery needs.
  */
 import { isTemplate, renderTemplate, type Rendered } from './template.js';
+import type { RequestTransformDefinition } from '../transform/schema.js';
 
 export type ColumnSelection = '*' | string[];
 
@@ -37,6 +38,8 @@ export interface TriggerDefinition {
   /** Omitted means allowed: invoke_event_trigger is refused only when this is explicitly false. */
   enable_manual?: boolean;
   trigger_on_replication: boolean;
+  /** Hasura 2's request transform, in Hasura's encoding (src/transform/schema.ts). */
+  request_transform?: RequestTransformDefinition;
 }
 
 /** What a delivery needs from a definition, resolved against one daemon's environment. */

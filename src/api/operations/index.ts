@@ -15,10 +15,12 @@ import {
   invokeEventTriggerArgs,
   parseArgsWith,
   redeliverEventArgs,
+  testWebhookTransformArgs,
 } from '../schemas.js';
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
 import { inTransaction, translatePgError } from './transaction.js';
+import { testWebhookTransform } from './transforms.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
 interface Operation<S extends z.ZodType = z.ZodType> {
@@ -41,6 +43,7 @@ export const OPERATIONS: Record<string, Operation> = {
   get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
   get_event_by_id: op(getEventByIdArgs, getEventById),
   get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
+  test_webhook_transform: op(testWebhookTransformArgs, testWebhookTransform),
 };
 
 export function findOperation(type: string): Operation | undefined {

@@ -23,6 +23,8 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
   if (args.webhook_from_env !== undefined) def.webhook_from_env = args.webhook_from_env;
   for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
   if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
+  const transform = args.request_transform ?? args.transform;
+  if (transform !== undefined) def.request_transform = transform;
   return def;
 }
 
