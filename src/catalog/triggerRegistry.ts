@@ -147,8 +147,9 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
 
 /**
  * Compiles the trigger's request transform. One that does not compile (create_event_trigger checks it,
- * so only a definition written into the catalog by other means can) is a problem: attempts fail naming
- * it, and the other triggers load.
+ * so only a definition written into the catalog by other means can) is a problem of the trigger, as a
+ * missing environment variable is: a booting daemon refuses to start naming it, a running one fails the
+ * trigger's attempts naming it, and the other triggers load.
  */
 function compileTransform(def: TriggerDefinition, loggedHeaders: HeaderSpec[], problems: string[]): TriggerTransform | undefined {
   try {

@@ -43,9 +43,6 @@ export function prepareTransformedRequest({ trigger, transform, url: webhook, bo
   } catch (error) {
     const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
     if (error instanceof TransformRunError) return { ok: false, message: `request transform failed: ${error.message}`, requestLog };
-    // Values nested deeper than the evaluator can recurse: the event's data, not the daemon, is at fault.
-    if (error instanceof RangeError)
-      return { ok: false, message: 'request transform failed: the payload is nested too deeply', requestLog };
     throw error;
   }
   const url = new URL(out.url);

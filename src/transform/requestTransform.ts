@@ -140,10 +140,21 @@ export class TransformRunError extends Error {
 }
 
 export function applyRequestTransform(t: CompiledRequestTransform, request: OriginalRequest): TransformedRequest {
+  try {
+    return apply(t, request);
+  } catch (error) {
+    // Values nested deeper than the stack allows (in the body, or made by a template): the request's fault.
+    if (error instanceof RangeError) throw new TransformRunError([], 'the request body, or a value made of it, is nested too deeply');
+    throw error;
+  }
+}
+
+function apply(t: CompiledRequestTransform, request: OriginalRequest): TransformedRequest {
   let body: KValue;
   try {
     body = parseExact(request.body);
   } catch (error) {
+    if (error instanceof RangeError) throw error;
     throw new TransformRunError([], `the request body cannot be read as JSON: ${(error as Error).message}`);
   }
   const { base, query: originalQuery } = splitUrl(request.url);

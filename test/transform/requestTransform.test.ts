@@ -214,6 +214,13 @@ describe('session variables and failures', () => {
     expect(error.message).toMatch(/CR, LF or NUL/);
   });
 
+  test('values nested too deeply are a failure of the request, not an exception of the process', () => {
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    expect(runError({ version: 2, body: { action: 'transform', template: '{{ [$body] }}' } }, { body: deep }).message).toMatch(
+      /nested too deeply/,
+    );
+  });
+
   test('a body that is not JSON is refused, not thrown at', () => {
     expect(runError({}, { body: '{' }).message).toMatch(/cannot be read as JSON/);
   });

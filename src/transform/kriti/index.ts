@@ -7,7 +7,7 @@
  *   compileTemplate('{{ $base_url }}/users', 'string').run(...)   // text with {{ }}: always a string
  */
 import type { Expr } from './ast.js';
-import { KritiError, SpannedError } from './errors.js';
+import { KritiError, SpannedError, type KritiErrorCode } from './errors.js';
 import { evaluate } from './evaluator.js';
 import { FUNCTION_NAMES, type FunctionEnv } from './functions.js';
 import { parse } from './parser.js';
@@ -35,7 +35,7 @@ export function compileTemplate(source: string, mode: TemplateMode): CompiledTem
   try {
     ast = parse(source, mode, FUNCTION_NAMES);
   } catch (error) {
-    throw toKritiError(error, source);
+    throw toKritiError(error, source, 'Parse Error');
   }
   return {
     source,
@@ -43,17 +43,17 @@ export function compileTemplate(source: string, mode: TemplateMode): CompiledTem
       try {
         return evaluate(ast, new Map(Object.entries(bindings)), env);
       } catch (error) {
-        throw toKritiError(error, source);
+        throw toKritiError(error, source, 'Type Error');
       }
     },
   };
 }
 
-function toKritiError(error: unknown, source: string): unknown {
+function toKritiError(error: unknown, source: string, tooDeep: KritiErrorCode): unknown {
   if (error instanceof SpannedError) return new KritiError(error, source);
   // Recursion on a template or value nested thousands deep: an error of the template, not of the daemon.
   if (error instanceof RangeError) {
-    return new KritiError(new SpannedError('Type Error', 'nested too deeply to evaluate', { start: 0, end: 0 }), source);
+    return new KritiError(new SpannedError(tooDeep, 'nested too deeply', { start: 0, end: 0 }), source);
   }
   return error;
 }

@@ -183,7 +183,7 @@ class Parser {
       case 'number':
         return { kind: 'literal', value: numberFromText(token.text), span: token };
       case 'stringStart':
-        return this.parseQuoted(token);
+        return this.parseStringParts(token);
       case 'ident':
         if (token.value === 'true' || token.value === 'false') return { kind: 'literal', value: token.value === 'true', span: token };
         if (token.value === 'null') return { kind: 'literal', value: null, span: token };
@@ -230,7 +230,7 @@ class Parser {
       do {
         const keyToken = this.next();
         if (keyToken.kind !== 'stringStart') throw this.unexpected(keyToken, 'expected a string key');
-        const key = this.parseQuoted(keyToken);
+        const key = this.parseStringParts(keyToken);
         this.expectPunct(':');
         entries.push({ key, value: this.parseExpr() });
       } while (this.isPunct(this.peek(), ',') && this.next());
@@ -301,12 +301,7 @@ class Parser {
     return this.expectPunct('}}');
   }
 
-  /** A quoted string, after its opening quote. */
-  private parseQuoted(open: Token): Expr {
-    return this.parseStringParts(open);
-  }
-
-  /** Text and "{{ expression }}" parts up to the closing quote (or the end, for a string template). */
+  /** Text and "{{ expression }}" parts, after an opening quote up to the closing one; or, for a string template, to the end. */
   private parseStringParts(open: Token | undefined): Expr {
     const parts: Array<string | Expr> = [];
     const start = open?.start ?? 0;

@@ -74,6 +74,12 @@ describe('syntax errors', () => {
     expect(error.position).toEqual({ start_line: 2, start_column: 8, end_line: 2, end_column: 9 });
   });
 
+  test('a template nested too deeply to parse is a parse error, not a crash', () => {
+    const error = compileError('['.repeat(100_000));
+    expect(error.code).toBe('Parse Error');
+    expect(error.message).toMatch(/nested too deeply/);
+  });
+
   test('in a string template, a bad interpolation is found where it is', () => {
     const error = compileError('{{$base_url}}/x/{{ $body. }}', 'string');
     expect(error.code).toBe('Parse Error');
