@@ -8,6 +8,7 @@ import { ApiError, jsonPath } from './errors.js';
 import { isLossless } from './json.js';
 import { isHttpUrl } from '../catalog/definition.js';
 import { isTemplate, parseTemplate } from '../catalog/template.js';
+import { requestTransformArg } from '../transform/schema.js';
 
 export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
@@ -125,7 +126,7 @@ const webhookUrl = z.string().superRefine((s, ctx) => {
 });
 
 /** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
-const UNSUPPORTED_KEYS = ['request_transform', 'response_transform', 'cleanup_config'] as const;
+const UNSUPPORTED_KEYS = ['response_transform', 'cleanup_config'] as const;
 
 export const createEventTriggerArgs = z
   .strictObject({
@@ -143,7 +144,9 @@ export const createEventTriggerArgs = z
     trigger_on_replication: absentIfNull(z.boolean().default(false)),
     flow_control: absentIfNull(flowControl.optional()),
     source: optionalSource,
-    request_transform: z.unknown().optional(),
+    request_transform: absentIfNull(requestTransformArg.optional()),
+    // The older name of request_transform (docs/api.md).
+    transform: absentIfNull(requestTransformArg.optional()),
     response_transform: z.unknown().optional(),
     cleanup_config: z.unknown().optional(),
   })
@@ -160,6 +163,13 @@ export const createEventTriggerArgs = z
     }
     if ((a.webhook === undefined) === (a.webhook_from_env === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'exactly one of "webhook" and "webhook_from_env" is required', path: [] });
+    }
+    if (a.request_transform !== undefined && a.transform !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: '"transform" is the older name of "request_transform": give one of them',
+        path: ['transform'],
+      });
     }
     const names = new Set<string>();
     a.headers.forEach((h, i) => {
@@ -228,6 +238,45 @@ export const getInconsistentMetadataArgs = z.strictObject({});
 
 export const getFlowControlStateArgs = z.strictObject({ name: absentIfNull(triggerName.optional()), source: optionalSource });
 export type GetFlowControlStateArgs = z.infer<typeof getFlowControlStateArgs>;
+
+const stringRecord = z.record(z.string(), z.string());
+
+/** Sample request headers: [["name", "value"], ...] as Hasura takes them, or {"name": "value"}. */
+const sampleHeaders = z
+  .union([z.array(z.tuple([z.string(), z.string()])), stringRecord], {
+    error: 'expected [["name", "value"], ...] or {"name": "value", ...}',
+  })
+  .transform((h) => (Array.isArray(h) ? h : Object.entries(h)))
+  .superRefine((headers, ctx) => {
+    headers.forEach(([name, value], i) => {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+        ctx.addIssue({ code: 'custom', message: `"${name}" is not a valid HTTP header name`, path: [i] });
+      if (/[\r\n\u0000]/.test(value)) ctx.addIssue({ code: 'custom', message: 'header values must not contain CR, LF or NUL', path: [i] });
+    });
+  });
+
+/** Hasura's test_webhook_transform: a transform tried on a sample request, with sample values only. */
+export const testWebhookTransformArgs = z
+  .strictObject({
+    webhook_url: z.union([z.string(), z.strictObject({ from_env: z.string().min(1, 'must not be empty') })], {
+      error: 'expected a URL (or a template of one, with {{NAME}} from "env"), or {"from_env": NAME}',
+    }),
+    body: z.unknown(),
+    request_transform: requestTransformArg,
+    response_transform: z.unknown().optional(),
+    session_variables: absentIfNull(stringRecord.optional()),
+    env: absentIfNull(stringRecord.optional()),
+    request_headers: absentIfNull(sampleHeaders.optional()),
+  })
+  .superRefine((a, ctx) => {
+    // The sample body may be any JSON value, null included; only a missing key is refused.
+    if (a.body === undefined) ctx.addIssue({ code: 'custom', message: 'key "body" not found', path: [] });
+    if (typeof a.webhook_url === 'string') {
+      const problem = syntaxErrorOf(a.webhook_url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['webhook_url'] });
+    }
+  });
+export type TestWebhookTransformArgs = z.infer<typeof testWebhookTransformArgs>;
 
 /** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
 export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {
@@ -304,6 +353,9 @@ function checkStorable(args: unknown, base: string): void {
 
 function issueToError(issue: z.core.$ZodIssue, base: string): ApiError {
   const segments = issue.path;
+  // A template that does not compile (transform/schema.ts): Hasura's validation-failed, with its errors.
+  const params = issue.code === 'custom' ? (issue.params as { validation?: boolean; internal?: unknown } | undefined) : undefined;
+  if (params?.validation) return new ApiError('validation-failed', issue.message, jsonPath(base, segments)).withInternal(params.internal);
   const missing = 'input' in issue && issue.input === undefined;
   if (missing && segments.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
     const key = segments.at(-1);

@@ -3,6 +3,7 @@
  * against the environment into what a delivery needs.
  */
 import { isTemplate, renderTemplate, type Rendered } from './template.js';
+import type { RequestTransformDefinition } from '../transform/schema.js';
 
 export type ColumnSelection = '*' | string[];
 
@@ -56,6 +57,8 @@ export interface TriggerDefinition {
   enable_manual?: boolean;
   trigger_on_replication: boolean;
   flow_control?: FlowControl;
+  /** Hasura 2's request transform, in Hasura's encoding (src/transform/schema.ts). */
+  request_transform?: RequestTransformDefinition;
 }
 
 /**

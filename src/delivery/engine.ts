@@ -307,8 +307,8 @@ export class DeliveryEngine implements LocalEngine {
       if (outcome === 'aborted' || live.call !== call) return;
       live.call = undefined;
       live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
-      // Only a request that was sent says something of the endpoint (not a webhook this daemon cannot resolve).
-      if (trigger.target && live.endpoint !== undefined) {
+      // Only a request that was sent says something of the endpoint.
+      if (outcome.sent && live.endpoint !== undefined) {
         live.probe = false;
         this.circuits.reportAttempt(live.endpoint, context.eventId, outcome.status, outcome.summary);
       }

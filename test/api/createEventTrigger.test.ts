@@ -404,8 +404,8 @@ describe('create_event_trigger', () => {
     ['an unknown key in an operation', base({ insert: { columns: '*', colums: '*' } }), { code: 'parse-failed', path: '$.args.insert' }],
     [
       'a key Hasura has and we do not',
-      base({ request_transform: { body: 'x' } }),
-      { code: 'not-supported', path: '$.args.request_transform' },
+      base({ response_transform: { body: 'x' } }),
+      { code: 'not-supported', path: '$.args.response_transform' },
     ],
     [
       'the catalog schema as table',

@@ -141,6 +141,23 @@ const header = fc.oneof(
   fc.constant({ name: 'X-Token', value_from_env: 'TOKEN' }),
 );
 
+/** Request transforms with a template in each part, for create_event_trigger and test_webhook_transform. */
+const requestTransform = fc.record(
+  {
+    version: fc.constant(2),
+    method: fc.constantFrom('PUT', 'GET'),
+    url: fc.constant('{{$base_url}}/x/{{ $body?.event?.op ?? "none" }}'),
+    query_params: fc.constantFrom<unknown>({ a: '{{$body?.id}}', b: null }, 'a={{ escapeUri("é") }}'),
+    request_headers: fc.constant({ add_headers: { 'X-A': '{{ toUpper("a") }}' }, remove_headers: ['User-Agent'] }),
+    body: fc.constantFrom<unknown>(
+      { action: 'remove' },
+      { action: 'transform', template: '{"x": {{$body}}}' },
+      { action: 'x_www_form_urlencoded', form_template: { f: '{{ $body?.id }}' } },
+    ),
+  },
+  { requiredKeys: [] },
+);
+
 const createArgs = fc
   .record(
     {
@@ -158,6 +175,7 @@ const createArgs = fc
       replace: fc.boolean(),
       enable_manual: fc.boolean(),
       trigger_on_replication: fc.boolean(),
+      request_transform: requestTransform,
     },
     { requiredKeys: ['name', 'table', 'fromEnv'] },
   )
@@ -213,6 +231,12 @@ const plainOperation: fc.Arbitrary<Op> = fc.oneof(
       .map((args) => ({ type: 'get_event_by_id', args })),
   },
   { weight: 1, arbitrary: fc.constant({ type: 'get_inconsistent_metadata', args: {} }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ webhook_url: fc.constant(WEBHOOK), body: fc.jsonValue({ maxDepth: 2 }), request_transform: requestTransform })
+      .map((args) => ({ type: 'test_webhook_transform', args })),
+  },
 );
 
 /** Well-formed, refused only by what the database holds: in a bulk, they undo what came before. */
@@ -231,7 +255,7 @@ const refusedByTheDatabase: fc.Arbitrary<Op> = fc.constantFrom(
 const operation: fc.Arbitrary<Op> = fc
   .tuple(fc.oneof({ weight: 5, arbitrary: plainOperation }, { weight: 1, arbitrary: refusedByTheDatabase }), fc.boolean())
   .map(([op, hasura2]) =>
-    hasura2 && op.type !== 'get_inconsistent_metadata'
+    hasura2 && op.type !== 'get_inconsistent_metadata' && op.type !== 'test_webhook_transform'
       ? { type: `pg_${op.type}`, args: { ...(op.args as object), source: 'default' } }
       : op,
   );

@@ -16,11 +16,13 @@ import {
   invokeEventTriggerArgs,
   parseArgsWith,
   redeliverEventArgs,
+  testWebhookTransformArgs,
 } from '../schemas.js';
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
 import { getFlowControlState } from './flowControl.js';
 import { inTransaction, translatePgError } from './transaction.js';
+import { testWebhookTransform } from './transforms.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
 interface Operation<S extends z.ZodType = z.ZodType> {
@@ -45,6 +47,7 @@ export const OPERATIONS: Record<string, Operation> = {
   get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
   // Beyond Hasura.
   get_flow_control_state: op(getFlowControlStateArgs, getFlowControlState),
+  test_webhook_transform: op(testWebhookTransformArgs, testWebhookTransform),
 };
 
 export function findOperation(type: string): Operation | undefined {

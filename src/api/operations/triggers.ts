@@ -24,6 +24,8 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
   for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
   if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
   if (args.flow_control !== undefined) def.flow_control = args.flow_control;
+  const transform = args.request_transform ?? args.transform;
+  if (transform !== undefined) def.request_transform = transform;
   return def;
 }
 
