@@ -8,6 +8,8 @@ import { ApiError, jsonPath } from './errors.js';
 import { isLossless } from './json.js';
 import { isHttpUrl } from '../catalog/definition.js';
 import { isTemplate, parseTemplate } from '../catalog/template.js';
+import { scheduleProblem } from '../cleanup/schedule.js';
+import { signingSecretProblem } from '../delivery/signing.js';
 
 export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
@@ -99,8 +101,43 @@ const webhookUrl = z.string().superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/**
+ * Hasura's AutoTriggerLogCleanupConfig, with its defaults: the schedule (cron, UTC) and age (hours) of
+ * automatic cleanups. Stored with every field filled in, as Hasura writes it back.
+ */
+export const cleanupConfig = z.strictObject({
+  schedule: z.string().superRefine((s, ctx) => {
+    const problem = scheduleProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  clear_older_than: nonNegativeInt.max(1_000_000),
+  batch_size: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000).default(10_000)),
+  timeout: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
+  clean_invocation_logs: absentIfNull(z.boolean().default(false)),
+  paused: absentIfNull(z.boolean().default(false)),
+});
+export type CleanupConfigArgs = z.infer<typeof cleanupConfig>;
+
+/**
+ * The Standard Webhooks secret of signed deliveries, in the two forms of a header: the value itself
+ * ("whsec_" + base64; several, space-separated, while rotating), or the environment variable holding it.
+ * Messages never quote the value.
+ */
+const signingSecret = z.union(
+  [
+    z.strictObject({
+      value: z.string().superRefine((s, ctx) => {
+        const problem = signingSecretProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    }),
+    z.strictObject({ value_from_env: z.string().min(1, 'must not be empty') }),
+  ],
+  { error: 'a signing_secret is {"value": "whsec_..."} or {"value_from_env": "NAME"}' },
+);
+
 /** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
-const UNSUPPORTED_KEYS = ['request_transform', 'response_transform', 'cleanup_config'] as const;
+const UNSUPPORTED_KEYS = ['request_transform', 'response_transform'] as const;
 
 export const createEventTriggerArgs = z
   .strictObject({
@@ -119,7 +156,8 @@ export const createEventTriggerArgs = z
     source: optionalSource,
     request_transform: z.unknown().optional(),
     response_transform: z.unknown().optional(),
-    cleanup_config: z.unknown().optional(),
+    cleanup_config: absentIfNull(cleanupConfig.optional()),
+    signing_secret: absentIfNull(signingSecret.optional()),
   })
   .superRefine((a, ctx) => {
     // Hasura refuses this in its parser ("atleast one amongst insert/update/delete/enable_manual spec must
@@ -199,6 +237,43 @@ export const getEventByIdArgs = z.strictObject({
 export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
 
 export const getInconsistentMetadataArgs = z.strictObject({});
+
+/** Hasura's TriggerLogCleanupConfig: a one-off cleanup of one trigger's logs. */
+export const cleanupEventTriggerLogsArgs = z.strictObject({
+  event_trigger_name: triggerName,
+  source: optionalSource,
+  clear_older_than: cleanupConfig.shape.clear_older_than,
+  batch_size: cleanupConfig.shape.batch_size,
+  timeout: cleanupConfig.shape.timeout,
+  clean_invocation_logs: cleanupConfig.shape.clean_invocation_logs,
+});
+export type CleanupEventTriggerLogsArgs = z.infer<typeof cleanupEventTriggerLogsArgs>;
+
+/**
+ * Hasura's TriggerLogCleanupToggleConfig, the args of pause_ and resume_event_trigger_cleanups:
+ * {"event_triggers": {"sources": "*" | [source, ...]}} or {"event_triggers": [{"source_name", "event_triggers"}, ...]}.
+ */
+export const eventTriggerCleanupsArgs = z.strictObject({
+  event_triggers: z.union(
+    [
+      z.strictObject({
+        sources: z.union([z.literal('*'), z.array(z.string()).min(1, 'source name list should have atleast one value')], {
+          error: 'source can be * or a list of source names',
+        }),
+      }),
+      z
+        .array(
+          z.strictObject({
+            source_name: absentIfNull(z.string().default('default')),
+            event_triggers: z.array(triggerName).min(1, 'expected a non-empty list of event trigger names'),
+          }),
+        )
+        .min(1, 'qualifier list should have atleast one value'),
+    ],
+    { error: 'The event trigger cleanup argument should either be "*", list of sources or list of event trigger qualifiers' },
+  ),
+});
+export type EventTriggerCleanupsArgs = z.infer<typeof eventTriggerCleanupsArgs>;
 
 /** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
 export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {

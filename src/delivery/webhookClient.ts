@@ -5,6 +5,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedTrigger } from '../catalog/triggerRegistry.js';
+import { attemptHeaders } from './attemptHeaders.js';
 
 /** An event as claimed from the database: what the body is built from. */
 export interface ClaimedEvent {
@@ -21,6 +22,8 @@ export interface ClaimedEvent {
   retry_in_ms: string | number;
   /** event_log.redeliveries: the generation the actor's verdicts must match. */
   redeliveries: number;
+  /** The payload's trace_context as JSON text: sent on as traceparent (traceContext.ts). */
+  trace_context?: string | null;
 }
 
 /** What the invocation log row holds for one attempt. */
@@ -98,7 +101,9 @@ export class WebhookClient {
    */
   start(event: ClaimedEvent, trigger: ResolvedTrigger, currentRetry: number): WebhookCall {
     const body = buildBody(event, trigger, currentRetry);
-    const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
+    // Signed triggers and traced events add headers of their own to the trigger's (attemptHeaders.ts).
+    const sent = attemptHeaders(trigger, { id: event.id, traceContext: event.trace_context, body, now: Date.now() });
+    const requestLog = `{"payload":${body},"headers":${sent.loggedJson},"version":"2"}`;
     if (!trigger.target) {
       const outcome = clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured');
       return { done: Promise.resolve(outcome), abort: () => undefined };
@@ -196,7 +201,7 @@ export class WebhookClient {
           path,
           method: 'POST',
           // Content-Type, User-Agent and the trigger's own, merged once per trigger (requestHeaders.ts).
-          headers: trigger.headers,
+          headers: sent.sent,
           body,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
