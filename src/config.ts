@@ -247,7 +247,8 @@ export function helpText(): string {
   ];
   for (const s of SETTINGS as readonly Setting<SettingKey>[]) {
     const dflt = s.default === undefined ? '' : ` (default: ${s.default})`;
-    lines.push(`  --${s.flag} <value>`.padEnd(34) + `${s.env.join(', ')}`);
+    // At least one space between the flag and its variables, however long the flag.
+    lines.push(`  --${s.flag} <value>`.padEnd(33) + ` ${s.env.join(', ')}`);
     lines.push(`      ${s.help}${dflt}`);
   }
   lines.push('  -h, --help                      Show this help.', '  -v, --version                   Show the version.');
