@@ -65,6 +65,8 @@ export class CleanupScheduler {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failures = 0;
+  /** Triggers whose stored schedule does not parse (edited by hand), each reported once. */
+  private readonly unparsable = new Set<string>();
 
   constructor(private readonly options: CleanupSchedulerOptions) {
     this.sql = cleanupStatements(options.schema);
@@ -137,8 +139,18 @@ export class CleanupScheduler {
     for (const { name, definition } of this.options.definitions.all()) {
       const config = definition.cleanup_config;
       if (!config || config.paused) continue;
+      let next: Date;
+      try {
+        next = nextOccurrence(config.schedule, now);
+      } catch (error) {
+        // create_event_trigger validates schedules; only a definition edited by hand gets here, and it
+        // must not stop every other trigger's cleanups.
+        if (!this.unparsable.has(name)) this.options.log.warn({ trigger: name, err: error }, 'cleanup_config.schedule does not parse');
+        this.unparsable.add(name);
+        continue;
+      }
       names.push(name);
-      times.push(nextOccurrence(config.schedule, now));
+      times.push(next);
     }
     const fallback = this.activeDefault();
     if (fallback) {

@@ -12,7 +12,10 @@ import type { CleanupConfig } from '../../src/catalog/definition.js';
 import { TriggerRegistry } from '../../src/catalog/triggerRegistry.js';
 import { CleanupScheduler } from '../../src/cleanup/cleanupScheduler.js';
 import { nextOccurrence } from '../../src/cleanup/schedule.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
 import { startApi, type ApiHarness } from '../support/apiHarness.js';
+import { eventually, openTestDatabase, startTestDaemon } from '../support/daemonHarness.js';
 
 const log = pino({ level: 'silent' });
 let api: ApiHarness;
@@ -129,6 +132,21 @@ describe('scheduling', () => {
   });
 });
 
+describe('scheduling, whatever was stored', () => {
+  test('a schedule edited by hand into one that does not parse stops only its own cleanups', async () => {
+    await createTrigger('daily');
+    await createTrigger('other');
+    await api.pool.query(
+      `update event_triggers.event_triggers set definition = jsonb_set(definition, '{cleanup_config,schedule}', '"every day"')
+       where name = 'other'`,
+    );
+    await registry.reload();
+    await scheduler(await liveInstance()).tick();
+    const { rows } = await api.pool.query('select trigger_name from event_triggers.event_log_cleanups');
+    expect(rows).toEqual([{ trigger_name: 'daily' }]);
+  });
+});
+
 describe('running', () => {
   test('a due run is run by exactly one of the daemons that tick at once, counted as its batches commit', async () => {
     await createTrigger('daily');
@@ -228,4 +246,40 @@ describe('running', () => {
     await scheduler(await liveInstance()).tick();
     expect(await eventsOf('daily')).toBe(0);
   });
+});
+
+test('a daemon runs its scheduler: a run due when it starts is done by its first tick, with DEFAULT_CLEANUP_CONFIG', async () => {
+  const database = await openTestDatabase();
+  try {
+    const pool = createPool({ connectionString: database.db.url, max: 2, applicationName: 'test', log });
+    await migrate(pool, 'event_triggers');
+    await pool.end();
+    // Archived events of a trigger deleted long ago, and the default's run, due an hour ago.
+    await database.pool.query(
+      `insert into event_triggers.event_log (schema_name, table_name, trigger_name, payload, archived, created_at)
+       select 'public', 'orders', 'deleted_long_ago', '{}', true, now() - interval '30 days' from generate_series(1, 3)`,
+    );
+    await database.pool.query(
+      "insert into event_triggers.event_log_cleanups (trigger_name, scheduled_at, status) values (null, now() - interval '1 hour', 'scheduled')",
+    );
+    const daemon = await startTestDaemon(database.db.url, {
+      env: { DEFAULT_CLEANUP_CONFIG: JSON.stringify({ schedule: '0 3 * * *', clear_older_than: 24 }) },
+    });
+    try {
+      const done = await eventually(async () => {
+        const { rows } = await database.pool.query(
+          "select deleted_event_logs from event_triggers.event_log_cleanups where status = 'completed'",
+        );
+        return rows[0];
+      }, 10_000);
+      expect(done).toEqual({ deleted_event_logs: 3 });
+      // And the next occurrence is scheduled.
+      const next = await database.pool.query("select scheduled_at from event_triggers.event_log_cleanups where status = 'scheduled'");
+      expect(next.rows.map((r) => r.scheduled_at)).toEqual([nextOccurrence('0 3 * * *', new Date())]);
+    } finally {
+      await daemon.stop();
+    }
+  } finally {
+    await database.close();
+  }
 });
