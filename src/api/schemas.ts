@@ -15,7 +15,7 @@ export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
 export const TRIGGER_NAME_MAX = 42;
 
-const triggerName = z
+export const triggerName = z
   .string()
   .min(1, 'trigger name must not be empty')
   .max(TRIGGER_NAME_MAX, `trigger name must be at most ${TRIGGER_NAME_MAX} characters`)
@@ -25,8 +25,8 @@ const triggerName = z
  * An optional key for which JSON null means "absent", as in Hasura (aeson's `.:?`): tools that write
  * every key, with null for the unused ones, keep working.
  */
-const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
-const optionalSource = absentIfNull(z.string().optional());
+export const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
+export const optionalSource = absentIfNull(z.string().optional());
 
 const identifier = z
   .string()
@@ -237,43 +237,6 @@ export const getEventByIdArgs = z.strictObject({
 export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
 
 export const getInconsistentMetadataArgs = z.strictObject({});
-
-/** Hasura's TriggerLogCleanupConfig: a one-off cleanup of one trigger's logs. */
-export const cleanupEventTriggerLogsArgs = z.strictObject({
-  event_trigger_name: triggerName,
-  source: optionalSource,
-  clear_older_than: cleanupConfig.shape.clear_older_than,
-  batch_size: cleanupConfig.shape.batch_size,
-  timeout: cleanupConfig.shape.timeout,
-  clean_invocation_logs: cleanupConfig.shape.clean_invocation_logs,
-});
-export type CleanupEventTriggerLogsArgs = z.infer<typeof cleanupEventTriggerLogsArgs>;
-
-/**
- * Hasura's TriggerLogCleanupToggleConfig, the args of pause_ and resume_event_trigger_cleanups:
- * {"event_triggers": {"sources": "*" | [source, ...]}} or {"event_triggers": [{"source_name", "event_triggers"}, ...]}.
- */
-export const eventTriggerCleanupsArgs = z.strictObject({
-  event_triggers: z.union(
-    [
-      z.strictObject({
-        sources: z.union([z.literal('*'), z.array(z.string()).min(1, 'source name list should have atleast one value')], {
-          error: 'source can be * or a list of source names',
-        }),
-      }),
-      z
-        .array(
-          z.strictObject({
-            source_name: absentIfNull(z.string().default('default')),
-            event_triggers: z.array(triggerName).min(1, 'expected a non-empty list of event trigger names'),
-          }),
-        )
-        .min(1, 'qualifier list should have atleast one value'),
-    ],
-    { error: 'The event trigger cleanup argument should either be "*", list of sources or list of event trigger qualifiers' },
-  ),
-});
-export type EventTriggerCleanupsArgs = z.infer<typeof eventTriggerCleanupsArgs>;
 
 /** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
 export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {

@@ -5,7 +5,7 @@
  */
 import { BatchTimedOut, cleanEventLogs } from '../../cleanup/logCleaner.js';
 import { ApiError, OPERATION_PATH } from '../errors.js';
-import type { CleanupEventTriggerLogsArgs, EventTriggerCleanupsArgs } from '../schemas.js';
+import type { CleanupEventTriggerLogsArgs, EventTriggerCleanupsArgs } from '../cleanupSchemas.js';
 import type { OperationContext, Tx } from './context.js';
 import { announceChange, SUCCESS } from './triggers.js';
 

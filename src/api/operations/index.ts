@@ -4,12 +4,11 @@
  */
 import type { z } from 'zod';
 import { ApiError, OPERATION_PATH } from '../errors.js';
+import { cleanupEventTriggerLogsArgs, eventTriggerCleanupsArgs } from '../cleanupSchemas.js';
 import {
-  cleanupEventTriggerLogsArgs,
   createEventTriggerArgs,
   deleteEventTriggerArgs,
   describe,
-  eventTriggerCleanupsArgs,
   getEventByIdArgs,
   getEventInvocationLogsArgs,
   getEventLogsArgs,
