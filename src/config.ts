@@ -3,13 +3,16 @@
  * validated once. `--help` is generated from the same table, so it can never drift.
  */
 import { parseArgs } from 'node:util';
+import { ApiError } from './api/errors.js';
+import { cleanupConfig, parseArgsWith } from './api/schemas.js';
+import type { CleanupConfig } from './catalog/definition.js';
 
 /** Thrown for any invalid setting; the CLI prints its message on one line and exits with code 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Kind = 'string' | 'integer' | 'boolean' | 'identifier' | 'url';
+type Kind = 'string' | 'integer' | 'boolean' | 'identifier' | 'url' | 'cleanup';
 
 interface Setting<K extends string> {
   key: K;
@@ -74,6 +77,8 @@ const SETTINGS = [
   { key: 'answerLimit', env: ['API_ANSWER_LIMIT'], flag: 'api-answer-limit', kind: 'integer', default: 33_554_432, min: 65_536,
     max: 268_435_456,
     help: 'Most bytes of answers one API request may produce (the log queries; shared by the operations of a bulk or a batch). A page that would exceed it is refused, saying how many rows fit.' },
+  { key: 'defaultCleanupConfig', env: ['DEFAULT_CLEANUP_CONFIG'], flag: 'default-cleanup-config', kind: 'cleanup',
+    help: 'A cleanup_config (JSON, as in create_event_trigger: {"schedule": "0 3 * * *", "clear_older_than": 168, ...}) for the event logs of every trigger without one, deleted triggers\' included. Off unless set; set it alike on every daemon.' },
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
@@ -109,6 +114,8 @@ export interface Config {
   invocationLogs: boolean;
   bodyLimit: number;
   answerLimit: number;
+  /** DEFAULT_CLEANUP_CONFIG: retention of the event logs of triggers without cleanup_config; undefined: none. */
+  defaultCleanupConfig: CleanupConfig | undefined;
   /** Inspector relay port, or undefined when inspection is off. */
   inspect: number | undefined;
   dataDir: string;
@@ -217,8 +224,26 @@ function convert(s: Setting<SettingKey>, raw: string, label: string): unknown {
       }
       return raw;
     }
+    case 'cleanup':
+      return parseCleanupSetting(raw, label);
     default:
       return raw;
+  }
+}
+
+/** A cleanup_config given as a setting, validated as create_event_trigger validates one. */
+function parseCleanupSetting(raw: string, label: string): CleanupConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${label} must be a JSON object, as cleanup_config in create_event_trigger`);
+  }
+  try {
+    return parseArgsWith(cleanupConfig, value, '$');
+  } catch (error) {
+    if (error instanceof ApiError) throw new ConfigError(`${label}: ${error.message} (at ${error.path})`);
+    throw error;
   }
 }
 

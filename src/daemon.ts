@@ -1,6 +1,6 @@
 /**
  * Wiring only: config → database (given, or embedded) → pool → supervisor (migrate, presence, LISTEN,
- * delivery engine) → HTTP API. No SQL and no request handling live here.
+ * delivery engine, log cleanups) → HTTP API. No SQL and no request handling live here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { notifyChannel } from './catalog/channel.js';
 import { findInconsistencies, type TriggerTableState } from './catalog/consistency.js';
 import { TriggerRegistry } from './catalog/triggerRegistry.js';
+import { CleanupScheduler } from './cleanup/cleanupScheduler.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -122,6 +123,15 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     inspect,
     log,
   });
+  const cleanups = new CleanupScheduler({
+    pool,
+    schema: config.schema,
+    instanceId,
+    definitions: registry,
+    defaultConfig: config.defaultCleanupConfig,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    log,
+  });
   let notifier: Notifier | undefined;
 
   const supervisor = createActor(
@@ -153,8 +163,15 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
           engine.start();
           return () => undefined;
         }),
+        cleanLogs: fromCallback(() => {
+          cleanups.start();
+          return () => void cleanups.stop();
+        }),
         drain: fromPromise(async () => {
+          // A cleanup stops after its batch under way and is handed back, while deliveries drain.
+          const cleanupsStopped = cleanups.stop();
           await engine.drain(config.drainTimeoutMs);
+          await cleanupsStopped;
           await wakeLock.close();
           await notifier?.close();
           await presence.stop();

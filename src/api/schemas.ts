@@ -9,12 +9,14 @@ import { isLossless } from './json.js';
 import { isHttpUrl } from '../catalog/definition.js';
 import { isTemplate, parseTemplate } from '../catalog/template.js';
 import { requestTransformArg } from '../transform/schema.js';
+import { scheduleProblem } from '../cleanup/schedule.js';
+import { signingSecretProblem } from '../delivery/signing.js';
 
 export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
 export const TRIGGER_NAME_MAX = 42;
 
-const triggerName = z
+export const triggerName = z
   .string()
   .min(1, 'trigger name must not be empty')
   .max(TRIGGER_NAME_MAX, `trigger name must be at most ${TRIGGER_NAME_MAX} characters`)
@@ -24,8 +26,8 @@ const triggerName = z
  * An optional key for which JSON null means "absent", as in Hasura (aeson's `.:?`): tools that write
  * every key, with null for the unused ones, keep working.
  */
-const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
-const optionalSource = absentIfNull(z.string().optional());
+export const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
+export const optionalSource = absentIfNull(z.string().optional());
 
 const identifier = z
   .string()
@@ -125,8 +127,43 @@ const webhookUrl = z.string().superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/**
+ * Hasura's AutoTriggerLogCleanupConfig, with its defaults: the schedule (cron, UTC) and age (hours) of
+ * automatic cleanups. Stored with every field filled in, as Hasura writes it back.
+ */
+export const cleanupConfig = z.strictObject({
+  schedule: z.string().superRefine((s, ctx) => {
+    const problem = scheduleProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  clear_older_than: nonNegativeInt.max(1_000_000),
+  batch_size: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000).default(10_000)),
+  timeout: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
+  clean_invocation_logs: absentIfNull(z.boolean().default(false)),
+  paused: absentIfNull(z.boolean().default(false)),
+});
+export type CleanupConfigArgs = z.infer<typeof cleanupConfig>;
+
+/**
+ * The Standard Webhooks secret of signed deliveries, in the two forms of a header: the value itself
+ * ("whsec_" + base64; several, space-separated, while rotating), or the environment variable holding it.
+ * Messages never quote the value.
+ */
+const signingSecret = z.union(
+  [
+    z.strictObject({
+      value: z.string().superRefine((s, ctx) => {
+        const problem = signingSecretProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    }),
+    z.strictObject({ value_from_env: z.string().min(1, 'must not be empty') }),
+  ],
+  { error: 'a signing_secret is {"value": "whsec_..."} or {"value_from_env": "NAME"}' },
+);
+
 /** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
-const UNSUPPORTED_KEYS = ['response_transform', 'cleanup_config'] as const;
+const UNSUPPORTED_KEYS = ['response_transform'] as const;
 
 export const createEventTriggerArgs = z
   .strictObject({
@@ -148,7 +185,8 @@ export const createEventTriggerArgs = z
     // The older name of request_transform (docs/api.md).
     transform: absentIfNull(requestTransformArg.optional()),
     response_transform: z.unknown().optional(),
-    cleanup_config: z.unknown().optional(),
+    cleanup_config: absentIfNull(cleanupConfig.optional()),
+    signing_secret: absentIfNull(signingSecret.optional()),
   })
   .superRefine((a, ctx) => {
     // Hasura refuses this in its parser ("atleast one amongst insert/update/delete/enable_manual spec must

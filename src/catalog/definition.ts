@@ -2,6 +2,8 @@
  * A trigger definition as stored in the catalog (event_triggers.definition), and how it is resolved
  * against the environment into what a delivery needs.
  */
+import type { KeyObject } from 'node:crypto';
+import { signingKeys, signingSecretProblem } from '../delivery/signing.js';
 import { isTemplate, renderTemplate, type Rendered } from './template.js';
 import type { RequestTransformDefinition } from '../transform/schema.js';
 
@@ -39,6 +41,23 @@ export interface FlowControl {
   max_events_per_second?: number;
 }
 
+/** Hasura's AutoTriggerLogCleanupConfig, stored with every field filled in. */
+export interface CleanupConfig {
+  /** Cron, UTC. */
+  schedule: string;
+  /** Hours: settled events older than this are deleted. */
+  clear_older_than: number;
+  /** Events deleted per batch, each batch in its own transaction. */
+  batch_size: number;
+  /** Seconds a batch may take (statement_timeout); a batch over it halts the run. */
+  timeout: number;
+  clean_invocation_logs: boolean;
+  paused: boolean;
+}
+
+/** The Standard Webhooks secret(s), space-separated "whsec_..." values; stored as given, like a header. */
+export type SigningSecretSpec = { value: string } | { value_from_env: string };
+
 export const OPERATIONS = ['insert', 'update', 'delete'] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 
@@ -59,6 +78,10 @@ export interface TriggerDefinition {
   flow_control?: FlowControl;
   /** Hasura 2's request transform, in Hasura's encoding (src/transform/schema.ts). */
   request_transform?: RequestTransformDefinition;
+  /** Automatic cleanup of the trigger's event logs; absent: DEFAULT_CLEANUP_CONFIG, if set. */
+  cleanup_config?: CleanupConfig;
+  /** Signs every delivery (Standard Webhooks); never answered back, logged, nor written to invocation logs. */
+  signing_secret?: SigningSecretSpec;
 }
 
 /**
@@ -70,12 +93,21 @@ export function endpointOf(def: Pick<TriggerDefinition, 'webhook' | 'webhook_fro
   return def.webhook ?? `env:${def.webhook_from_env ?? ''}`;
 }
 
+/** A definition as answers may show it: a signing secret's value is replaced, its variable's name kept. */
+export function redactDefinition(def: TriggerDefinition): TriggerDefinition {
+  if (!def.signing_secret || !('value' in def.signing_secret)) return def;
+  return { ...def, signing_secret: { value: REDACTED } };
+}
+export const REDACTED = '<redacted>';
+
 /** What a delivery needs from a definition, resolved against one daemon's environment. */
 export interface ResolvedDelivery {
   /** The webhook, an absolute http(s) URL; undefined when it cannot be resolved here (see problems). */
   url: string | undefined;
   /** Header values to send, by lower-cased name. */
   headers: Record<string, string>;
+  /** The keys that sign each delivery, decoded once; undefined when the trigger does not sign. */
+  signingKeys: KeyObject[] | undefined;
   /**
    * Why the definition cannot be delivered here: an environment variable that is not set, or a webhook that
    * does not resolve to an http(s) URL. These name variables and templates, never their values: they reach
@@ -137,7 +169,34 @@ export function resolveDelivery(def: TriggerDefinition, env: NodeJS.ProcessEnv):
     }
     headers[h.name.toLowerCase()] = value ?? '';
   }
-  return { url: problems.length ? undefined : url, headers, problems };
+  const signing = resolveSigningSecret(def, env, problems);
+  return { url: problems.length ? undefined : url, headers, signingKeys: signing, problems };
+}
+
+/**
+ * The keys of the trigger's signing secret, or undefined. A secret that cannot be had is a problem (the
+ * trigger is then not delivered here, rather than delivered unsigned); the problem names the variable,
+ * never a value.
+ */
+function resolveSigningSecret(def: TriggerDefinition, env: NodeJS.ProcessEnv, problems: string[]) {
+  const spec = def.signing_secret;
+  if (!spec) return undefined;
+  const trigger = `event trigger "${def.name}"`;
+  const value = 'value' in spec ? spec.value : env[spec.value_from_env];
+  const where =
+    'value' in spec
+      ? `the signing_secret of ${trigger}`
+      : `environment variable "${spec.value_from_env}" (the signing_secret of ${trigger})`;
+  if (value === undefined) {
+    problems.push(`${where} is not set`);
+    return undefined;
+  }
+  const problem = signingSecretProblem(value);
+  if (problem) {
+    problems.push(`${where}: ${problem}`);
+    return undefined;
+  }
+  return signingKeys(value);
 }
 
 /** An absolute http:// or https:// URL, the only webhooks a delivery can call. */

@@ -3,6 +3,7 @@
  * the headers to send and how they appear in logs, and the retry configuration. Reloaded when a
  * trigger changes (NOTIFY), when the LISTEN connection comes back, and on a miss.
  */
+import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { triggerStatements } from '../sql/triggerStatements.js';
@@ -33,6 +34,8 @@ export interface ResolvedTrigger {
    * resolved value (as Hasura logs them; see requestHeaders.ts).
    */
   loggedHeadersJson: string;
+  /** The Standard Webhooks keys that sign each attempt (decoded once per reload); undefined: unsigned. */
+  signingKeys: KeyObject[] | undefined;
   retry: RetryConf;
   /** The key of its circuit breaker: the webhook as defined (endpointOf). */
   endpoint: string;
@@ -132,7 +135,7 @@ export class TriggerRegistry {
 }
 
 export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.ProcessEnv): ResolvedTrigger {
-  const { url, headers, problems } = resolveDelivery(def, env);
+  const { url, headers, signingKeys, problems } = resolveDelivery(def, env);
   const sent = requestHeaders(def.headers, headers);
   const transform = def.request_transform && compileTransform(def, sent.logged, problems);
   const target = url === undefined || problems.length ? undefined : splitUrl(url);
@@ -144,6 +147,7 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     target,
     headers: sent.sent,
     loggedHeadersJson: sent.loggedJson,
+    signingKeys,
     retry: def.retry_conf,
     endpoint: endpointOf(def),
     flowLimited: def.flow_control !== undefined,

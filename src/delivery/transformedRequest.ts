@@ -29,9 +29,11 @@ export interface TransformInput {
   url: string;
   /** The JSON body the trigger sends without a transform (buildBody). */
   body: string;
+  /** Headers of this attempt added after the transform, given the body it made (a signature signs that body). */
+  addHeaders?: (body: string) => Array<[string, string]>;
 }
 
-export function prepareTransformedRequest({ trigger, transform, url: webhook, body }: TransformInput): PreparedRequest {
+export function prepareTransformedRequest({ trigger, transform, url: webhook, body, addHeaders }: TransformInput): PreparedRequest {
   let out: TransformedRequest;
   try {
     out = applyRequestTransform(transform.compiled, {
@@ -48,6 +50,8 @@ export function prepareTransformedRequest({ trigger, transform, url: webhook, bo
   const url = new URL(out.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of out.headers) headers[name.toLowerCase()] = value;
+  const added = addHeaders?.(out.body ?? '') ?? [];
+  for (const [name, value] of added) headers[name] = value;
   return {
     ok: true,
     origin: url.origin,
@@ -55,7 +59,7 @@ export function prepareTransformedRequest({ trigger, transform, url: webhook, bo
     method: out.method,
     headers,
     body: out.body,
-    requestLog: requestLogOf(out, transform.loggedHeaders),
+    requestLog: requestLogOf(out, transform.loggedHeaders, added),
   };
 }
 
@@ -64,14 +68,16 @@ export function prepareTransformedRequest({ trigger, transform, url: webhook, bo
  * when removed), the headers as defined with the transform's edits (added ones with the value sent), and
  * the method. As for every attempt, no URL: it may hold what the environment gave the webhook.
  */
-function requestLogOf(out: TransformedRequest, loggedHeaders: HeaderSpec[]): string {
+function requestLogOf(out: TransformedRequest, loggedHeaders: HeaderSpec[], added: Array<[string, string]>): string {
   const payload = out.body === undefined ? 'null' : out.bodyIsJson ? withoutNul(out.body) : JSON.stringify(out.body);
-  const headers = editHeaders(
+  const edited = editHeaders(
     loggedHeaders,
     out.headerEdits,
     (h) => h.name,
     (name, value): HeaderSpec => ({ name, value }),
   );
+  const addedNames = new Set(added.map(([name]) => name));
+  const headers = [...edited.filter((h) => !addedNames.has(h.name.toLowerCase())), ...added.map(([name, value]) => ({ name, value }))];
   return `{"payload":${payload},"headers":${JSON.stringify(headers)},"method":${JSON.stringify(out.method)},"version":"2"}`;
 }
 

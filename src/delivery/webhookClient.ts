@@ -5,6 +5,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedTrigger, TriggerTransform } from '../catalog/triggerRegistry.js';
+import { addedHeaders, attemptHeaders } from './attemptHeaders.js';
 import { prepareTransformedRequest } from './transformedRequest.js';
 
 /** An event as claimed from the database: what the body is built from. */
@@ -22,6 +23,8 @@ export interface ClaimedEvent {
   retry_in_ms: string | number;
   /** event_log.redeliveries: the generation the actor's verdicts must match. */
   redeliveries: number;
+  /** The payload's trace_context as JSON text: sent on as traceparent (traceContext.ts). */
+  trace_context?: string | null;
 }
 
 /** What the invocation log row holds for one attempt. */
@@ -106,23 +109,30 @@ export class WebhookClient {
    */
   start(event: ClaimedEvent, trigger: ResolvedTrigger, currentRetry: number): WebhookCall {
     const body = buildBody(event, trigger, currentRetry);
-    if (trigger.transform) return this.startTransformed(trigger, trigger.transform, body);
-    const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
+    if (trigger.transform) return this.startTransformed(event, trigger, trigger.transform, body);
+    // Signed triggers and traced events add headers of their own to the trigger's (attemptHeaders.ts).
+    const sent = attemptHeaders(trigger, { id: event.id, traceContext: event.trace_context, body, now: Date.now() });
+    const requestLog = `{"payload":${body},"headers":${sent.loggedJson},"version":"2"}`;
     if (!trigger.target) return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
     const timeoutMs = trigger.retry.timeout_sec * 1000;
-    // Content-Type, User-Agent and the trigger's own, merged once per trigger (requestHeaders.ts).
     const { origin, path } = trigger.target;
-    const request = { origin, path, method: 'POST', headers: trigger.headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
+    const request = { origin, path, method: 'POST', headers: sent.sent, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
     return this.send(trigger, request, requestLog);
   }
 
   /** The request_transform's request instead (transformedRequest.ts); a transform that fails is a failed attempt. */
-  private startTransformed(trigger: ResolvedTrigger, transform: TriggerTransform, body: string): WebhookCall {
+  private startTransformed(event: ClaimedEvent, trigger: ResolvedTrigger, transform: TriggerTransform, body: string): WebhookCall {
     if (!trigger.target || trigger.url === undefined) {
       const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
       return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
     }
-    const prepared = prepareTransformedRequest({ trigger, transform, url: trigger.url, body });
+    const prepared = prepareTransformedRequest({
+      trigger,
+      transform,
+      url: trigger.url,
+      body,
+      addHeaders: (sentBody) => addedHeaders(trigger, { id: event.id, traceContext: event.trace_context, body: sentBody, now: Date.now() }),
+    });
     if (!prepared.ok) return finished(clientError(prepared.requestLog, prepared.message, 0));
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const { origin, path, method, headers, requestLog } = prepared;

@@ -9,6 +9,7 @@ const CLAIMED_COLUMNS = `
   e.id, e.schema_name, e.table_name, e.trigger_name, e.tries, e.redeliveries,
   to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
   e.payload::text as payload,
+  (e.payload->'trace_context')::text as trace_context,
   greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8 as retry_in_ms`;
 
 export const deliveryStatements = (schema: string) =>

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
+import { cleanupStatements } from '../../sql/cleanupStatements.js';
 import { eventStatements } from '../../sql/eventStatements.js';
 import { triggerStatements } from '../../sql/triggerStatements.js';
 
@@ -35,7 +36,11 @@ export interface OperationContext {
   answers?: AnswerBudget;
   /** Environment used to resolve webhook_from_env and value_from_env. */
   env: NodeJS.ProcessEnv;
-  sql: { triggers: ReturnType<typeof triggerStatements>; events: ReturnType<typeof eventStatements> };
+  sql: {
+    triggers: ReturnType<typeof triggerStatements>;
+    events: ReturnType<typeof eventStatements>;
+    cleanups: ReturnType<typeof cleanupStatements>;
+  };
   engine?: LocalEngine;
   log: Logger;
 }
@@ -104,7 +109,11 @@ export function createOperationContext(options: ContextOptions): OperationContex
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     answerLimit: options.answerLimit ?? DEFAULT_ANSWER_LIMIT,
     env: options.env ?? process.env,
-    sql: { triggers: triggerStatements(options.schema), events: eventStatements(options.schema) },
+    sql: {
+      triggers: triggerStatements(options.schema),
+      events: eventStatements(options.schema),
+      cleanups: cleanupStatements(options.schema),
+    },
     ...(options.engine ? { engine: options.engine } : {}),
     log: options.log,
   };

@@ -84,7 +84,7 @@ create function :SCHEMA.claim_due(
   instance uuid, rooms_for text[], rooms integer[], default_room integer, probe_lease_ms integer
 ) returns table (
   id uuid, schema_name text, table_name text, trigger_name text, tries integer, redeliveries integer,
-  created_at text, payload text, retry_in_ms bigint, note text
+  created_at text, payload text, trace_context text, retry_in_ms bigint, note text
 )
 language plpgsql volatile set search_path = pg_catalog, pg_temp as $$
 #variable_conflict use_column
@@ -149,7 +149,7 @@ begin
         update :SCHEMA.event_log e set locked_by = instance, locked_at = now()
         where e.id = any(array(select due.id from due))
         returning e.id, e.schema_name, e.table_name, e.trigger_name, e.tries, e.redeliveries,
-          to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text,
+          to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text, (e.payload->'trace_context')::text,
           greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8, 'probe'::text;
       if found then
         -- One probe per endpoint per claim, whichever of its triggers had a due event.
@@ -203,13 +203,13 @@ begin
         update :SCHEMA.event_log e set locked_by = instance, locked_at = now()
         where e.id = any(array(select due.id from due))
         returning e.id, e.schema_name, e.table_name, e.trigger_name, e.tries, e.redeliveries,
-          to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text,
+          to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text, (e.payload->'trace_context')::text,
           greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8, null::text;
       get diagnostics claimed = row_count;
     end if;
     if limited and claimed = greatest(room, 0) then
       return query select null::uuid, null::text, null::text, wanted.name, null::integer, null::integer,
-        null::text, null::text, 0::int8, 'limited'::text;
+        null::text, null::text, null::text, 0::int8, 'limited'::text;
     end if;
     if tokens is not null then
       update :SCHEMA.trigger_rate_buckets b set tokens = b.tokens - claimed where b.trigger_name = wanted.name;
@@ -217,7 +217,7 @@ begin
       -- claims again then rather than at its next poll.
       if claimed = floor(tokens) and claimed < wanted.room then
         return query select null::uuid, null::text, null::text, wanted.name, null::integer, null::integer,
-          null::text, null::text, ceil(1000 * greatest(0, 1 - (tokens - claimed)) / wanted.per_second)::int8, 'throttled'::text;
+          null::text, null::text, null::text, ceil(1000 * greatest(0, 1 - (tokens - claimed)) / wanted.per_second)::int8, 'throttled'::text;
       end if;
     end if;
   end loop;
@@ -240,7 +240,7 @@ begin
       update :SCHEMA.event_log e set locked_by = instance, locked_at = now()
       where e.id = any(array(select due.id from due))
       returning e.id, e.schema_name, e.table_name, e.trigger_name, e.tries, e.redeliveries,
-        to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text,
+        to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.payload::text, (e.payload->'trace_context')::text,
         greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8, null::text;
   end if;
 end

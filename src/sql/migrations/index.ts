@@ -9,6 +9,7 @@ import { dueIndexAndRedeliveriesMigration } from './0004_due_index_and_redeliver
 import { invokerCaptureMigration } from './0005_invoker_capture.js';
 import { attemptDurationsMigration } from './0006_attempt_durations.js';
 import { flowControlMigration } from './0007_flow_control.js';
+import { logCleanupsMigration } from './0008_log_cleanups.js';
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   { version: 5, name: 'invoker_capture', sql: invokerCaptureMigration },
   { version: 6, name: 'attempt_durations', sql: attemptDurationsMigration },
   { version: 7, name: 'flow_control', sql: flowControlMigration },
+  { version: 8, name: 'log_cleanups', sql: logCleanupsMigration },
 ];
