@@ -183,7 +183,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   supervisor.subscribe({ error: (error) => log.error({ err: error }, 'supervisor failed') });
   supervisor.start();
 
-  const release = async () => {
+  const closeResources = async () => {
     await webhook.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await inspector?.close();
@@ -192,7 +192,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
 
   const booted = await waitFor(supervisor, (s) => s.matches('running') || s.status === 'done', { timeout: Infinity });
   if (booted.matches('failed')) {
-    await release();
+    await closeResources();
     if (deps.signal?.aborted) throw new StartupAborted('stopped by a signal before it was running');
     throw new StartupError(booted.context.error ?? 'the daemon failed to start');
   }
@@ -232,7 +232,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   } catch (error) {
     supervisor.send({ type: 'SHUTDOWN' });
     await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
-    await release();
+    await closeResources();
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
   log.info({ url, instanceId, schema: config.schema }, 'pg-event-triggers is running');
@@ -250,7 +250,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
         await app.close();
         supervisor.send({ type: 'SHUTDOWN' });
         await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
-        await release();
+        await closeResources();
         // What this life of the daemon did: the benchmark reads it, operators can too.
         log.info({ stats: engine.stats() }, 'pg-event-triggers stopped');
       })();

@@ -125,7 +125,7 @@ export class CleanupScheduler {
     });
     for (const run of rows) {
       if (this.stopping) {
-        await this.options.pool.query({ ...this.sql.release, values: [run.id, this.options.instanceId] });
+        await this.options.pool.query({ ...this.sql.handBack, values: [run.id, this.options.instanceId] });
         continue;
       }
       await this.execute(run);
@@ -173,7 +173,7 @@ export class CleanupScheduler {
     try {
       const outcome = run.trigger_name === null ? await this.cleanDefault(run) : await this.cleanTrigger(run, run.trigger_name);
       if (outcome.stopped === 'stopping') {
-        await pool.query({ ...this.sql.release, values: [run.id, instanceId] });
+        await pool.query({ ...this.sql.handBack, values: [run.id, instanceId] });
         log.info({ ...who, ...outcome.deleted }, 'log cleanup handed back on drain: another daemon continues it');
         return;
       }

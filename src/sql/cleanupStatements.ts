@@ -56,7 +56,7 @@ export const cleanupStatements = (schema: string) =>
       where id = $1 and run_by = $2 and status = 'running'`,
 
     /** Hands a run back (drain): scheduled again, for whichever daemon claims next; its counts stay. */
-    release: `
+    handBack: `
       update :SCHEMA.event_log_cleanups set status = 'scheduled', run_by = null
       where id = $1 and run_by = $2 and status = 'running'`,
 
