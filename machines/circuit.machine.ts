@@ -113,6 +113,8 @@ export const circuitMachine = setup({
         ],
         ATTEMPT_ANSWERED: { actions: 'resetFailures' },
         OPENED: { target: 'open', actions: ['adoptOpening', 'reportOpened'] },
+        // The claim found the circuit open (this daemon missed the news) and gave it the probe.
+        PROBE_CLAIMED: { target: 'probing', actions: 'rememberProbe' },
       },
     },
     open: {

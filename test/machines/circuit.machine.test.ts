@@ -70,6 +70,15 @@ describe('circuit machine', () => {
     expect(m.calls.filter((c) => c === 'persistOpen')).toHaveLength(2);
   });
 
+  test('a probe claimed while this daemon still thought the circuit closed is a probe all the same', () => {
+    const m = start(5);
+    m.actor.send({ type: 'PROBE_CLAIMED', eventId: 'p' });
+    expect(m.value()).toBe('probing');
+    m.actor.send({ type: 'ATTEMPT_ANSWERED', eventId: 'p' });
+    expect(m.value()).toBe('closed');
+    expect(m.calls).toContain('persistClose');
+  });
+
   test("another daemon's opening and closing are adopted", () => {
     const m = start(5);
     m.actor.send({ type: 'OPENED', openUntil: 5000, openings: 3, reason: 'timeout' });
