@@ -5,27 +5,27 @@
  * - liveEvents.ts: one event actor (machines/event.machine.ts) per claimed event.
  * - scheduler.ts: the HTTP slots, shared fairly among triggers.
  * - circuits.ts: a circuit breaker per endpoint, shared with the other daemons through the database.
- * - webhookClient.ts, retryPolicy.ts: one attempt, and what its answer means.
+ * - attempts.ts: one attempt (webhookClient.ts: the call, retryPolicy.ts: what its answer means).
  * - recorder.ts, releaser.ts: outcomes written, events released, in batches.
  * - takeover.ts: the events of daemons that are gone.
  *
  * The database is the truth; actors are its live view. Every verdict is written before an actor moves
  * on, and every event an actor holds is locked by this instance in event_log.
  */
-import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { eventMachine, type AttemptReport, type CancelReason, type EventContext, type RecordReport } from '../../machines/event.machine.js';
+import { eventMachine, type CancelReason, type EventContext } from '../../machines/event.machine.js';
 import type { LocalEngine } from '../api/operations/context.js';
 import { notifyChannel, type ChannelCommand } from '../catalog/channel.js';
 import type { ResolvedTrigger, TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
+import { Attempts } from './attempts.js';
 import { CircuitBreakers, type CircuitSettings, type CircuitView } from './circuits.js';
 import { Fetcher, type ClaimRow } from './fetcher.js';
 import { LiveEvents, type LiveEvent } from './liveEvents.js';
 import { Recorder } from './recorder.js';
 import { Releaser } from './releaser.js';
-import { backoffMs, GONE_STATUS } from './retryPolicy.js';
 import { Scheduler } from './scheduler.js';
 import { Takeover } from './takeover.js';
 import type { WakeLock } from './wakeLock.js';
@@ -53,16 +53,6 @@ export interface EngineOptions {
   log: Logger;
 }
 
-const TRIGGER_GONE: AttemptReport = {
-  ok: false,
-  status: null,
-  retryAfterMs: null,
-  numRetries: 0,
-  backoffMs: 0,
-  triggerGone: true,
-  summary: 'the trigger was deleted',
-};
-
 export interface EngineStats {
   live: number;
   queued: number;
@@ -89,6 +79,7 @@ export class DeliveryEngine implements LocalEngine {
   private readonly circuits: CircuitBreakers;
   private readonly fetcher: Fetcher;
   private readonly takeover: Takeover;
+  private readonly attempts: Attempts;
   /** Events claimed and not yet out of the pending and delivering states: the fetcher's window. */
   private readonly window: number;
   private readonly minFetch: number;
@@ -136,6 +127,15 @@ export class DeliveryEngine implements LocalEngine {
       log,
     });
     this.live = new LiveEvents(this.provideMachine(), options.inspect);
+    this.attempts = new Attempts({
+      live: this.live,
+      registry: options.registry,
+      webhook: options.webhook,
+      circuits: this.circuits,
+      recorder: this.recorder,
+      invocationLogs: options.invocationLogs,
+      parksRetry: (triggerName, delayMs) => this.parksRetry(triggerName, delayMs),
+    });
   }
 
   /** Claims the events of instances that are gone (this daemon's previous life included). */
@@ -256,13 +256,13 @@ export class DeliveryEngine implements LocalEngine {
           this.scheduler.finish(context.eventId);
           this.fetcher.roomFreed(context.triggerName, () => this.scheduler.hasRoom(context.triggerName, this.window, this.minFetch));
         },
-        callWebhook: ({ context, self }) => this.callWebhook(context, self),
+        callWebhook: ({ context, self }) => this.attempts.call(context, self),
         abortWebhook: ({ context }) => {
           const live = this.live.get(context.eventId);
           live?.call?.abort();
           if (live) live.call = undefined;
         },
-        recordAttempt: ({ context, self }) => this.recordAttempt(context, self),
+        recordAttempt: ({ context, self }) => this.attempts.record(context, self),
         beginWait: ({ context }) => this.beginWait(context),
         endWait: ({ context }) => this.endWait(context),
         // Settled actors are stopped and dropped: memory follows the work in hand, not the history.
@@ -283,73 +283,6 @@ export class DeliveryEngine implements LocalEngine {
     const live = this.live.get(eventId);
     // Forgotten between its grant and now (cancelled): its slot is free at once.
     if (!live || !this.live.send(eventId, live.actor, { type: 'START' })) this.scheduler.finish(eventId);
-  }
-
-  /** Starts the POST; its outcome comes back to the actor as WEBHOOK_RESPONDED. */
-  private callWebhook(context: EventContext, self: AnyActorRef): void {
-    const live = this.live.get(context.eventId);
-    const trigger = this.options.registry.get(context.triggerName);
-    if (!live) return;
-    if (!trigger) {
-      // Created a moment ago on another daemon, or deleted: look again before giving up on it.
-      void this.options.registry.getFresh(context.triggerName).then(
-        (fresh) =>
-          fresh
-            ? this.callWebhook(context, self)
-            : this.live.send(context.eventId, self, { type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE }),
-        () => this.live.send(context.eventId, self, { type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE }),
-      );
-      return;
-    }
-    const call = this.options.webhook.start(live.event, trigger, context.tries);
-    live.call = call;
-    void call.done.then((outcome) => {
-      if (outcome === 'aborted' || live.call !== call) return;
-      live.call = undefined;
-      live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
-      // Only a request that was sent says something of the endpoint.
-      if (outcome.sent && live.endpoint !== undefined) {
-        live.probe = false;
-        this.circuits.reportAttempt(live.endpoint, context.eventId, outcome.status, outcome.summary);
-      }
-      const report: AttemptReport = {
-        ok: outcome.ok,
-        status: outcome.status,
-        retryAfterMs: outcome.retryAfterMs,
-        numRetries: trigger.retry.num_retries,
-        backoffMs: backoffMs(trigger.retry, context.tries + 1, outcome.status),
-        stopRetrying: outcome.status === GONE_STATUS,
-        summary: outcome.summary,
-      };
-      this.live.send(context.eventId, self, { type: 'WEBHOOK_RESPONDED', report });
-    });
-  }
-
-  /** Writes the attempt (batched); the outcome comes back to the actor as RECORDED. */
-  private recordAttempt(context: EventContext, self: AnyActorRef): void {
-    const live = this.live.get(context.eventId);
-    if (!live || context.verdict === null) return;
-    const park = context.verdict === 'retry' && this.parksRetry(context.triggerName, context.retryDelayMs);
-    const log = live.pendingLog;
-    live.pendingLog = undefined;
-    this.recorder
-      .record({
-        eventId: context.eventId,
-        triggerName: live.event.trigger_name,
-        tries: context.tries,
-        verdict: context.verdict,
-        retryDelayMs: context.retryDelayMs,
-        park,
-        generation: context.generation,
-        log,
-      })
-      .then(
-        (result) => {
-          const report: RecordReport = result.outcome === 'applied' ? { outcome: 'applied', parked: park } : result;
-          this.live.send(context.eventId, self, { type: 'RECORDED', report });
-        },
-        () => undefined, // the recorder stopped (drain): the actor is being cancelled
-      );
   }
 
   /**
