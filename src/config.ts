@@ -62,6 +62,9 @@ const SETTINGS = [
     min: 0, max: 16_777_216, help: 'Bytes of each webhook response body kept in the invocation log.' },
   { key: 'invocationLogs', env: ['INVOCATION_LOGS'], flag: 'invocation-logs', kind: 'boolean', default: true,
     help: 'Write one invocation log row per delivery attempt.' },
+  { key: 'stringifyNumericTypes', env: ['STRINGIFY_NUMERIC_TYPES', 'HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES'], flag: 'stringify-numeric-types',
+    kind: 'boolean', default: false,
+    help: "Triggers created without stringify_numeric_types send bigint, numeric, double precision and money values as JSON strings, as Hasura with the same setting (flag alone: true). Off, they are JSON numbers with every digit PostgreSQL wrote; JavaScript's JSON.parse rounds bigints beyond 2^53." },
   { key: 'bodyLimit', env: ['API_BODY_LIMIT'], flag: 'api-body-limit', kind: 'integer', default: 1_048_576, min: 1024,
     max: 104_857_600, help: 'Largest API request body in bytes; larger ones get 413.' },
   { key: 'answerLimit', env: ['API_ANSWER_LIMIT'], flag: 'api-answer-limit', kind: 'integer', default: 33_554_432, min: 65_536,
@@ -97,6 +100,7 @@ export interface Config {
   maxWaitingEvents: number;
   responseBodyLimit: number;
   invocationLogs: boolean;
+  stringifyNumericTypes: boolean;
   bodyLimit: number;
   answerLimit: number;
   /** Inspector relay port, or undefined when inspection is off. */
@@ -109,6 +113,9 @@ export interface Config {
 export const DEFAULT_INSPECT_PORT = 8081;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+const BOOLEAN_WORDS = [...TRUE_WORDS, ...FALSE_WORDS];
 
 export interface ParsedCommandLine {
   command: string | undefined;
@@ -119,11 +126,14 @@ export interface ParsedCommandLine {
 
 /** Parses argv (without node and script) and the environment into a validated Config. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
-  // `--inspect` may stand alone; give it the default port so parseArgs sees a value.
+  // `--inspect` and `--stringify-numeric-types` may stand alone (as Hasura's flag does): give them their value.
+  const alone = (arg: string, i: number) => argv[i + 1] === undefined || argv[i + 1]!.startsWith('-');
   const args = argv.flatMap((arg, i) =>
-    arg === '--inspect' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-'))
+    arg === '--inspect' && alone(arg, i)
       ? ['--inspect', String(DEFAULT_INSPECT_PORT)]
-      : [arg],
+      : arg === '--stringify-numeric-types' && (alone(arg, i) || !BOOLEAN_WORDS.includes(argv[i + 1]!.toLowerCase()))
+        ? [arg, 'true']
+        : [arg],
   );
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
@@ -181,8 +191,8 @@ function convert(s: Setting<SettingKey>, raw: string, label: string): unknown {
     }
     case 'boolean': {
       const v = raw.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      if (TRUE_WORDS.includes(v)) return true;
+      if (FALSE_WORDS.includes(v)) return false;
       throw new ConfigError(`${label} must be true or false, got "${raw}"`);
     }
     case 'identifier':
@@ -222,7 +232,7 @@ export function helpText(): string {
   ];
   for (const s of SETTINGS as readonly Setting<SettingKey>[]) {
     const dflt = s.default === undefined ? '' : ` (default: ${s.default})`;
-    lines.push(`  --${s.flag} <value>`.padEnd(34) + `${s.env.join(', ')}`);
+    lines.push(`${`  --${s.flag} <value>`.padEnd(33)} ${s.env.join(', ')}`);
     lines.push(`      ${s.help}${dflt}`);
   }
   lines.push('  -h, --help                      Show this help.', '  -v, --version                   Show the version.');

@@ -185,6 +185,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     lockTimeoutMs: config.lockTimeoutMs,
     answerLimit: config.answerLimit,
     env,
+    stringifyNumericTypes: config.stringifyNumericTypes,
     engine,
     log,
   });

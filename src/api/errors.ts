@@ -17,12 +17,16 @@ export type ErrorCode =
   | 'permission-denied'
   | 'access-denied'
   | 'not-found'
+  | 'conflict'
+  | 'metadata-warnings'
   | 'unexpected';
 
 export interface WireError {
   path: string;
   error: string;
   code: ErrorCode;
+  /** What Hasura adds under "internal" for an admin: the objects behind a refusal. */
+  internal?: unknown;
 }
 
 export class ApiError extends Error {
@@ -32,17 +36,20 @@ export class ApiError extends Error {
     message: string,
     readonly path = '$',
     readonly httpStatus = code === 'access-denied' ? 401 : code === 'not-found' ? 404 : code === 'unexpected' ? 500 : 400,
+    readonly internal?: unknown,
   ) {
     super(message);
   }
 
   /** The same error at another path (e.g. inside a bulk request). */
   at(path: string): ApiError {
-    return new ApiError(this.code, this.message, path, this.httpStatus);
+    return new ApiError(this.code, this.message, path, this.httpStatus, this.internal);
   }
 
   toWire(): WireError {
-    return { path: this.path, error: this.message, code: this.code };
+    const wire: WireError = { path: this.path, error: this.message, code: this.code };
+    if (this.internal !== undefined) wire.internal = this.internal;
+    return wire;
   }
 }
 

@@ -24,6 +24,8 @@ const CODE_BY_HASURA: Partial<Record<ErrorCode, number>> = {
   'invalid-configuration': -32005,
   'access-denied': -32006,
   'permission-denied': -32007,
+  conflict: -32008,
+  'metadata-warnings': -32009,
   unexpected: RPC_ERRORS.internalError,
 };
 

@@ -130,6 +130,7 @@ export const createEventTriggerArgs = z
     request_transform: z.unknown().optional(),
     response_transform: z.unknown().optional(),
     cleanup_config: z.unknown().optional(),
+    stringify_numeric_types: absentIfNull(z.boolean().optional()),
   })
   .superRefine((a, ctx) => {
     // Hasura's order: the name, its length, an operation (or enable_manual), one webhook, empty lists.

@@ -37,6 +37,8 @@ export interface TriggerDefinition {
   /** Omitted means allowed: invoke_event_trigger is refused only when this is explicitly false. */
   enable_manual?: boolean;
   trigger_on_replication: boolean;
+  /** bigint, numeric, double precision and money values as JSON strings, as Hasura's STRINGIFY_NUMERIC_TYPES. */
+  stringify_numeric_types?: boolean;
 }
 
 /** What a delivery needs from a definition, resolved against one daemon's environment. */

@@ -18,12 +18,16 @@ import {
 } from '../schemas.js';
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
+import { exportMetadata, exportMetadataArgs, replaceMetadata, replaceMetadataArgs } from './metadata.js';
 import { inTransaction, translatePgError } from './transaction.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
 /** What an operation may read of its request besides the args. */
 export interface RequestInfo {
+  /** The request's "version" (1 or 2: export_metadata and replace_metadata answer by it). */
   version: unknown;
+  /** The request's "resource_version": replace_metadata refuses to apply over a newer catalog. */
+  resourceVersion: unknown;
 }
 
 interface Operation<S extends z.ZodType = z.ZodType> {
@@ -46,6 +50,8 @@ export const OPERATIONS: Record<string, Operation> = {
   get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
   get_event_by_id: op(getEventByIdArgs, getEventById),
   get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
+  export_metadata: op(exportMetadataArgs, exportMetadata),
+  replace_metadata: op(replaceMetadataArgs, replaceMetadata),
 };
 
 export function findOperation(type: string): Operation | undefined {
@@ -75,8 +81,7 @@ function authorize(caller: Caller): void {
 interface Prepared {
   operation: Operation;
   args: unknown;
-  /** The request's "version" (export_metadata and replace_metadata answer by it). */
-  version: unknown;
+  request: RequestInfo;
 }
 
 /**
@@ -91,8 +96,8 @@ function prepare(ctx: OperationContext, request: unknown, path: string, argsObje
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw new ApiError('parse-failed', `expected an object, got ${describe(request)}`, path);
   }
-  const { type, args, version, ...rest } = request as Record<string, unknown>;
-  const extra = Object.keys(rest).filter((k) => k !== 'resource_version');
+  const { type, args, version, resource_version: resourceVersion, ...rest } = request as Record<string, unknown>;
+  const extra = Object.keys(rest);
   if (extra.length) throw new ApiError('parse-failed', `unexpected key "${extra[0]}"`, path);
   if (type === undefined) throw new ApiError('parse-failed', 'key "type" not found', path);
   if (typeof type !== 'string') throw new ApiError('parse-failed', `expected a string, got ${describe(type)}`, `${path}.type`);
@@ -105,13 +110,13 @@ function prepare(ctx: OperationContext, request: unknown, path: string, argsObje
   if (parsed.source !== undefined && parsed.source !== DEFAULT_SOURCE && parsed.source !== ctx.sourceName) {
     throw new ApiError('not-exists', `source with name "${parsed.source}" does not exist`, `${path}${OPERATION_PATH.slice(1)}`);
   }
-  return { operation, args: parsed, version };
+  return { operation, args: parsed, request: { version, resourceVersion } };
 }
 
 /** Runs one operation's validated args, re-rooting error paths at `path`. */
 async function execute(ctx: OperationContext, tx: Tx, p: Prepared, path: string): Promise<unknown> {
   try {
-    return await p.operation.run(ctx, tx, p.args, { version: p.version });
+    return await p.operation.run(ctx, tx, p.args, p.request);
   } catch (caught) {
     const error = translatePgError(caught);
     if (error instanceof ApiError && path !== '$') throw error.at(error.path.replace(/^\$/, path));

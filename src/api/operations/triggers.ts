@@ -11,7 +11,7 @@ import type { OperationContext, Tx } from './context.js';
 export const SUCCESS = { message: 'success' } as const;
 
 /** The definition to store for validated create_event_trigger args (transport-only keys dropped). */
-function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
+export function definitionFromArgs(ctx: OperationContext, args: CreateEventTriggerArgs): TriggerDefinition {
   const def: TriggerDefinition = {
     name: args.name,
     table: args.table,
@@ -23,6 +23,8 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
   if (args.webhook_from_env !== undefined) def.webhook_from_env = args.webhook_from_env;
   for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
   if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
+  // The daemon's STRINGIFY_NUMERIC_TYPES decides for a trigger that does not say (see migration 9).
+  if (args.stringify_numeric_types ?? ctx.stringifyNumericTypes) def.stringify_numeric_types = true;
   return def;
 }
 
@@ -32,7 +34,7 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
  * exists and stays on its table; the columns; without replace, that the name is free; the environment.
  */
 export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: CreateEventTriggerArgs) {
-  const def = definitionFromArgs(args);
+  const def = definitionFromArgs(ctx, args);
   const { client } = tx;
   const sql = ctx.sql.triggers;
 
@@ -71,7 +73,16 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
     const payload = spec.payload === undefined || spec.payload === '*' ? null : spec.payload;
     await client.query({
       ...sql.installCapture,
-      values: [def.name, table.oid, op.toUpperCase(), listen, payload, ctx.channel, def.trigger_on_replication],
+      values: [
+        def.name,
+        table.oid,
+        op.toUpperCase(),
+        listen,
+        payload,
+        ctx.channel,
+        def.trigger_on_replication,
+        def.stringify_numeric_types === true,
+      ],
     });
   }
   const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def), table.oid];
@@ -183,8 +194,9 @@ export async function loadDefinition(ctx: OperationContext, tx: Tx, name: string
   return row;
 }
 
-/** Tells every daemon (this one included) on commit that a trigger changed. */
+/** Tells every daemon (this one included) on commit that a trigger changed, and counts the change. */
 async function announceChange(ctx: OperationContext, tx: Tx, name: string) {
   const command: ChannelCommand = { kind: 'triggers-changed', name };
   await tx.client.query({ ...ctx.sql.triggers.notify, values: [ctx.channel, JSON.stringify(command)] });
+  await tx.client.query(ctx.sql.triggers.bumpResourceVersion);
 }
