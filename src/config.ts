@@ -119,10 +119,17 @@ const BOOLEAN_WORDS = [...TRUE_WORDS, ...FALSE_WORDS];
 
 export interface ParsedCommandLine {
   command: string | undefined;
+  /** What follows the command: apply-metadata's project path. */
+  operands: string[];
+  /** apply-metadata's own flags. */
+  apply: { dryRun: boolean; endpoint: string | undefined; allowInconsistentMetadata: boolean };
   help: boolean;
   version: boolean;
   config: Config;
 }
+
+/** Commands that take an operand after their name. */
+const OPERANDS: Record<string, number> = { 'apply-metadata': 1 };
 
 /** Parses argv (without node and script) and the environment into a validated Config. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
@@ -138,6 +145,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
+    'dry-run': { type: 'boolean' },
+    endpoint: { type: 'string' },
+    'allow-inconsistent-metadata': { type: 'boolean' },
   };
   for (const s of SETTINGS) options[s.flag] = { type: 'string' };
   let parsed;
@@ -146,10 +156,18 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   } catch (error) {
     throw new ConfigError((error as Error).message.split('\n')[0]);
   }
-  if (parsed.positionals.length > 1) throw new ConfigError(`unexpected argument "${parsed.positionals[1]}"`);
+  const [command, ...operands] = parsed.positionals;
+  const allowed = OPERANDS[command ?? ''] ?? 0;
+  if (operands.length > allowed) throw new ConfigError(`unexpected argument "${operands[allowed]}"`);
   const values = parsed.values as Record<string, string | boolean | undefined>;
   return {
-    command: parsed.positionals[0],
+    command,
+    operands,
+    apply: {
+      dryRun: values['dry-run'] === true,
+      endpoint: values.endpoint as string | undefined,
+      allowInconsistentMetadata: values['allow-inconsistent-metadata'] === true,
+    },
     help: values.help === true,
     version: values.version === true,
     config: resolveConfig((s) => values[s.flag] as string | undefined, env),
@@ -227,6 +245,10 @@ export function helpText(): string {
     'Commands:',
     '  start      Run the daemon: migrate the catalog, deliver events, serve the API.',
     '  migrate    Create or upgrade the catalog schema, then exit.',
+    '  apply-metadata <project> [--dry-run] [--endpoint URL] [--allow-inconsistent-metadata]',
+    '             Apply the event triggers of a Hasura project (its metadata directory, or a metadata file) to',
+    '             the daemon at URL (default http://127.0.0.1:PORT) with replace_metadata: triggers are created,',
+    '             replaced and deleted to match, all or none. --dry-run prints what would change and changes nothing.',
     '',
     'Options (flags win over environment variables):',
   ];

@@ -15,6 +15,9 @@ import { OPERATIONS, type TriggerDefinition } from './definition.js';
 /** The keys of a definition that Hasura keeps under `definition`. */
 const DEFINITION_KEYS = [...OPERATIONS, 'enable_manual'] as const;
 
+/** Kinds of source this daemon can serve: PostgreSQL, and Citus (PostgreSQL with an extension). */
+const SERVED_KINDS = new Set(['postgres', 'citus']);
+
 /** Where the daemon's own database comes from, as Hasura's source configuration says it: no secret. */
 const CONNECTION_FROM_ENV = { connection_info: { database_url: { from_env: 'HASURA_GRAPHQL_DATABASE_URL' } } };
 
@@ -104,10 +107,12 @@ export function argsFromEventTriggerConf(conf: Record<string, unknown>, table: u
 
 /**
  * The document's event triggers on the served database, and warnings for everything else in it. A
- * source is served when its name is "default" or `sourceName` (as the `source` arg of pg_* operations).
- * Throws parse-failed for what is not a metadata document, at its path under `base`.
+ * source is served when its name is "default" or `sourceName` (as the `source` arg of pg_* operations);
+ * with `sourceName` undefined, every source of a kind this daemon serves is read (the import command
+ * reads a project so, before the daemon decides). Throws parse-failed for what is not a metadata
+ * document, at its path under `base`.
  */
-export function readMetadataDocument(doc: unknown, sourceName: string, base: string): ReadDocument {
+export function readMetadataDocument(doc: unknown, sourceName: string | undefined, base: string): ReadDocument {
   if (!isObject(doc)) throw new ApiError('parse-failed', 'expected an object (a metadata document)', base);
   const warnings: MetadataWarning[] = [];
   const version = doc.version ?? 1;
@@ -118,17 +123,16 @@ export function readMetadataDocument(doc: unknown, sourceName: string, base: str
   if (version === 3) {
     warnIgnored(doc, ['version', 'sources'], { type: 'metadata', name: 'metadata' }, warnings);
     const sources = arrayAt(doc, 'sources', base, true);
-    const served = new Set(['default', sourceName]);
+    const served = (name: string) => sourceName === undefined || name === 'default' || name === sourceName;
+    const servedNames = `"default"${sourceName === undefined || sourceName === 'default' ? '' : ` and "${sourceName}"`}`;
     const servedSeen: string[] = [];
     sources.forEach((source, s) => {
       const path = `${base}.sources[${s}]`;
       if (!isObject(source)) throw new ApiError('parse-failed', 'expected an object (a source)', path);
       if (typeof source.name !== 'string') throw new ApiError('parse-failed', 'key "name" not found, or not a string', path);
       const kind = source.kind ?? 'postgres';
-      if (!served.has(source.name) || (kind !== 'postgres' && kind !== 'citus')) {
-        const why = served.has(source.name)
-          ? `of kind ${JSON.stringify(kind)}`
-          : `not served by this daemon (it serves "default"${sourceName === 'default' ? '' : ` and "${sourceName}"`})`;
+      if (!served(source.name) || !SERVED_KINDS.has(kind as string)) {
+        const why = served(source.name) ? `of kind ${JSON.stringify(kind)}` : `not served by this daemon (it serves ${servedNames})`;
         warnings.push(ignored('source', source.name, `source "${source.name}" is ${why}: ignored, with its tables and triggers`));
         return;
       }
@@ -141,7 +145,7 @@ export function readMetadataDocument(doc: unknown, sourceName: string, base: str
       const names = sources.map((s) => (isObject(s) ? JSON.stringify(s.name) : '?')).join(', ');
       throw new ApiError(
         'not-exists',
-        `none of the document's sources (${names}) is served by this daemon, which serves "default"${sourceName === 'default' ? '' : ` and "${sourceName}"`}: ` +
+        `none of the document's sources (${names}) is served by this daemon, which serves ${servedNames} of kind postgres: ` +
           'name the source "default", or set SOURCE_NAME to its name (nothing was changed)',
         `${base}.sources`,
       );
@@ -150,13 +154,14 @@ export function readMetadataDocument(doc: unknown, sourceName: string, base: str
     warnIgnored(doc, ['version', 'tables'], { type: 'metadata', name: 'metadata' }, warnings);
     triggers.push(...readTables(arrayAt(doc, 'tables', base, false), `${base}.tables`, warnings));
   }
-  const seen = new Map<string, string>();
+  const seen = new Set<string>();
   const duplicates = new Set<string>();
   for (const t of triggers) {
     if (seen.has(t.name)) duplicates.add(t.name);
-    seen.set(t.name, t.path);
+    seen.add(t.name);
   }
-  if (duplicates.size > 0) {
+  // Reading every source, names may repeat across databases the daemon will not all serve.
+  if (duplicates.size > 0 && sourceName !== undefined) {
     // Hasura's words (runReplaceMetadataV2'): names are unique across every table of a database.
     const list = [...duplicates].map((d) => JSON.stringify(d)).join(', ');
     throw new ApiError('not-supported', `Event trigger with duplicate names not allowed: ${list}`, base);
@@ -241,10 +246,30 @@ const ignored = (type: string, name: string, message: string): MetadataWarning =
 function isEmpty(value: unknown): boolean {
   if (value === null || value === undefined || value === false) return true;
   if (Array.isArray(value)) return value.length === 0;
-  if (isObject(value)) return Object.keys(value).length === 0;
+  // An object of empty parts ({"objects": [], "enums": []}, as the Hasura CLI writes custom_types) says nothing.
+  if (isObject(value)) return Object.values(value).every(isEmpty);
   return false;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The part of a document that replace_metadata applies: the served kinds of source with their tables that
+ * have event triggers, each with only its table and triggers. What it drops is what readMetadataDocument
+ * warns about, so a caller that read the whole document first loses nothing but bytes.
+ */
+export function pruneMetadataDocument(doc: Record<string, unknown>): Record<string, unknown> {
+  const tablesOf = (tables: unknown) =>
+    (Array.isArray(tables) ? tables : [])
+      .filter((t): t is Record<string, unknown> => isObject(t) && Array.isArray(t.event_triggers) && t.event_triggers.length > 0)
+      .map((t) => ({ table: t.table, event_triggers: t.event_triggers }));
+  if (doc.version === 3) {
+    const sources = (Array.isArray(doc.sources) ? doc.sources : [])
+      .filter((s): s is Record<string, unknown> => isObject(s) && SERVED_KINDS.has((s.kind ?? 'postgres') as string))
+      .map((s) => ({ name: s.name, ...(s.kind === undefined ? {} : { kind: s.kind }), tables: tablesOf(s.tables) }));
+    return { version: 3, sources };
+  }
+  return { ...(doc.version === undefined ? {} : { version: doc.version }), tables: tablesOf(doc.tables) };
 }
