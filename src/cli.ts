@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   if (parsed.help) return (void process.stdout.write(`${helpText()}\n`), 0);
   if (parsed.version) return (void process.stdout.write(`${VERSION}\n`), 0);
   const { config, command } = parsed;
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
 
   switch (command) {
     case 'start': {

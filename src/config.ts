@@ -72,12 +72,16 @@ const SETTINGS = [
     help: 'Most bytes of answers one API request may produce (the log queries; shared by the operations of a bulk or a batch). A page that would exceed it is refused, saying how many rows fit.' },
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
+  { key: 'inspectHost', env: ['INSPECT_HOST'], flag: 'inspect-host', kind: 'string', default: '127.0.0.1',
+    help: 'Interface the inspector relay listens on. It has no authentication and streams every event payload: another address than loopback is warned about at start.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
     help: 'Data folder of the embedded PostgreSQL (used only without DATABASE_URL). Its superuser password is in superuser-password there.' },
   { key: 'embeddedPort', env: ['EMBEDDED_PG_PORT'], flag: 'embedded-pg-port', kind: 'integer', default: 54329, min: 1, max: 65535,
     help: 'Port of the embedded PostgreSQL (used only without DATABASE_URL).' },
   { key: 'logLevel', env: ['LOG_LEVEL'], flag: 'log-level', kind: 'string', default: 'info',
     help: 'One of fatal, error, warn, info, debug, trace, silent.' },
+  { key: 'logFormat', env: ['LOG_FORMAT'], flag: 'log-format', kind: 'string', default: 'auto',
+    help: 'json (one JSON object a line), pretty (time, level, message, key=value), or auto: pretty when stdout is a terminal, json otherwise.' },
 ] as const satisfies readonly Setting<string>[];
 
 type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -105,9 +109,11 @@ export interface Config {
   answerLimit: number;
   /** Inspector relay port, or undefined when inspection is off. */
   inspect: number | undefined;
+  inspectHost: string;
   dataDir: string;
   embeddedPort: number;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export const DEFAULT_INSPECT_PORT = 8081;
@@ -185,6 +191,9 @@ export function resolveConfig(flagValue: (s: Setting<SettingKey>) => string | un
     out[s.key] = raw === undefined ? s.default : convert(s, raw, label);
   }
   const config = out as unknown as Config;
+  if (!['auto', 'json', 'pretty'].includes(config.logFormat)) {
+    throw new ConfigError(`LOG_FORMAT must be one of auto, json, pretty, got "${config.logFormat}"`);
+  }
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }

@@ -83,7 +83,8 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
 
   const instanceId = randomUUID();
   const pool = createPool({ connectionString: databaseUrl, max: config.dbPoolSize, applicationName: 'pg-event-triggers', log });
-  const inspector = config.inspect !== undefined ? await startInspector({ port: config.inspect, log }) : undefined;
+  const inspector =
+    config.inspect !== undefined ? await startInspector({ host: config.inspectHost, port: config.inspect, log }) : undefined;
   const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
   const registry = new TriggerRegistry(pool, config.schema, env, log);
   const webhook = new WebhookClient({ connections: config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
