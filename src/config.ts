@@ -73,7 +73,7 @@ const SETTINGS = [
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
   { key: 'inspectHost', env: ['INSPECT_HOST'], flag: 'inspect-host', kind: 'string', default: '127.0.0.1',
-    help: 'Interface the inspector relay listens on. It has no authentication and streams every event payload: another address than loopback is warned about at start.' },
+    help: 'Interface the inspector relay listens on. It has no authentication and streams the delivery of every event: another address than loopback is warned about at start.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
     help: 'Data folder of the embedded PostgreSQL (used only without DATABASE_URL). Its superuser password is in superuser-password there.' },
   { key: 'embeddedPort', env: ['EMBEDDED_PG_PORT'], flag: 'embedded-pg-port', kind: 'integer', default: 54329, min: 1, max: 65535,

@@ -2,8 +2,8 @@
  * `--inspect`: serves the inspector relay (relay.ts) and streams every actor (the supervisor and each
  * event) to it. Open the printed URL in a browser to watch events move through their machine live.
  *
- * The relay has no authentication and streams every event's payload, so it listens on loopback unless
- * INSPECT_HOST says otherwise, which is warned about.
+ * The relay has no authentication and streams every event's delivery (event ids, trigger names, attempts,
+ * response summaries), so it listens on loopback unless INSPECT_HOST says otherwise, which is warned about.
  */
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { Logger } from 'pino';
@@ -34,7 +34,7 @@ export async function startInspector(options: { host: string; port: number; log:
     options.log.warn(
       { url, host: options.host },
       `Stately inspector: open ${url} in a browser. INSPECT_HOST=${options.host}: the relay is reachable beyond this machine, ` +
-        'without authentication, and streams every event payload to whoever connects: use it on trusted networks only',
+        'without authentication, and streams the delivery of every event to whoever connects: use it on trusted networks only',
     );
   }
   return {
