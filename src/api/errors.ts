@@ -31,19 +31,25 @@ export interface WireError {
 
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** See WireError.internal. */
+  internal: unknown;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly path = '$',
     readonly httpStatus = code === 'access-denied' ? 401 : code === 'not-found' ? 404 : code === 'unexpected' ? 500 : 400,
-    readonly internal?: unknown,
   ) {
     super(message);
   }
 
   /** The same error at another path (e.g. inside a bulk request). */
   at(path: string): ApiError {
-    return new ApiError(this.code, this.message, path, this.httpStatus, this.internal);
+    return new ApiError(this.code, this.message, path, this.httpStatus).withInternal(this.internal);
+  }
+
+  withInternal(internal: unknown): this {
+    this.internal = internal;
+    return this;
   }
 
   toWire(): WireError {

@@ -69,7 +69,7 @@ export async function replaceMetadata(ctx: OperationContext, tx: Tx, args: Recor
   }
   const document = readMetadataDocument(options.metadata, ctx.sourceName, options.base);
   if (!options.allowWarnings && document.warnings.length > 0) {
-    throw new ApiError('metadata-warnings', 'failed due to metadata warnings', OPERATION_PATH, 400, document.warnings);
+    throw new ApiError('metadata-warnings', 'failed due to metadata warnings', OPERATION_PATH, 400).withInternal(document.warnings);
   }
   const wanted = document.triggers.map((t) => ({ trigger: t, args: parseTrigger(t) }));
 
@@ -107,7 +107,7 @@ export async function replaceMetadata(ctx: OperationContext, tx: Tx, args: Recor
     (plan === 'create' ? changes.created : changes.replaced).push(args.name);
   }
   if (inconsistent.length > 0 && !options.allowInconsistent) {
-    throw new ApiError('unexpected', 'cannot continue due to inconsistent metadata', OPERATION_PATH, 400, inconsistent);
+    throw new ApiError('unexpected', 'cannot continue due to inconsistent metadata', OPERATION_PATH, 400).withInternal(inconsistent);
   }
   if (options.dryRun) await tx.client.query('rollback to savepoint pget_dry_run');
 
