@@ -7,11 +7,15 @@ import path from 'node:path';
 import { ConfigError, helpText, parseCommandLine } from './config.js';
 import { startDaemon, StartupAborted, StartupError, type DaemonHandle } from './daemon.js';
 import { embeddedDatabaseNotice, PASSWORD_FILE } from './db/embedded.js';
+import { applyMetadata } from './import/applyMetadata.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { waitForDatabase } from './db/waitForDatabase.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
+
+/** Where a daemon listening on every interface is reached from this machine. */
+const LOOPBACK_FOR_ANY = new Set(['0.0.0.0', '::']);
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -27,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   if (parsed.help) return (void process.stdout.write(`${helpText()}\n`), 0);
   if (parsed.version) return (void process.stdout.write(`${VERSION}\n`), 0);
   const { config, command } = parsed;
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
 
   switch (command) {
     case 'start': {
@@ -88,6 +92,23 @@ async function main(argv: string[]): Promise<number> {
         await pool.end();
       }
       return 0;
+    }
+    case 'apply-metadata': {
+      const [project] = parsed.operands;
+      if (project === undefined) {
+        process.stderr.write('pg-event-triggers: invalid configuration: apply-metadata needs a project (a directory or a file)\n');
+        return 2;
+      }
+      const host = LOOPBACK_FOR_ANY.has(config.host) ? '127.0.0.1' : config.host;
+      return applyMetadata({
+        project,
+        endpoint: parsed.apply.endpoint ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`,
+        adminSecret: config.adminSecret,
+        dryRun: parsed.apply.dryRun,
+        allowInconsistentMetadata: parsed.apply.allowInconsistentMetadata,
+        print: (line) => void process.stdout.write(`${line}\n`),
+        printError: (line) => void process.stderr.write(`${line}\n`),
+      });
     }
     case undefined:
       process.stderr.write(`${helpText()}\n`);

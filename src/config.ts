@@ -72,6 +72,9 @@ const SETTINGS = [
     min: 0, max: 16_777_216, help: 'Bytes of each webhook response body kept in the invocation log.' },
   { key: 'invocationLogs', env: ['INVOCATION_LOGS'], flag: 'invocation-logs', kind: 'boolean', default: true,
     help: 'Write one invocation log row per delivery attempt.' },
+  { key: 'stringifyNumericTypes', env: ['STRINGIFY_NUMERIC_TYPES', 'HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES'], flag: 'stringify-numeric-types',
+    kind: 'boolean', default: false,
+    help: "Triggers created without stringify_numeric_types send bigint, numeric, double precision and money values as JSON strings, as Hasura with the same setting (flag alone: true). Off, they are JSON numbers with every digit PostgreSQL wrote; JavaScript's JSON.parse rounds bigints beyond 2^53." },
   { key: 'bodyLimit', env: ['API_BODY_LIMIT'], flag: 'api-body-limit', kind: 'integer', default: 1_048_576, min: 1024,
     max: 104_857_600, help: 'Largest API request body in bytes; larger ones get 413.' },
   { key: 'answerLimit', env: ['API_ANSWER_LIMIT'], flag: 'api-answer-limit', kind: 'integer', default: 33_554_432, min: 65_536,
@@ -81,12 +84,16 @@ const SETTINGS = [
     help: 'A cleanup_config (JSON, as in create_event_trigger: {"schedule": "0 3 * * *", "clear_older_than": 168, ...}) for the event logs of every trigger without one, deleted triggers\' included. Off unless set; set it alike on every daemon.' },
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
+  { key: 'inspectHost', env: ['INSPECT_HOST'], flag: 'inspect-host', kind: 'string', default: '127.0.0.1',
+    help: 'Interface the inspector relay listens on. It has no authentication and streams the delivery of every event: another address than loopback is warned about at start.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
     help: 'Data folder of the embedded PostgreSQL (used only without DATABASE_URL). Its superuser password is in superuser-password there.' },
   { key: 'embeddedPort', env: ['EMBEDDED_PG_PORT'], flag: 'embedded-pg-port', kind: 'integer', default: 54329, min: 1, max: 65535,
     help: 'Port of the embedded PostgreSQL (used only without DATABASE_URL).' },
   { key: 'logLevel', env: ['LOG_LEVEL'], flag: 'log-level', kind: 'string', default: 'info',
     help: 'One of fatal, error, warn, info, debug, trace, silent.' },
+  { key: 'logFormat', env: ['LOG_FORMAT'], flag: 'log-format', kind: 'string', default: 'auto',
+    help: 'json (one JSON object a line), pretty (time, level, message, key=value), or auto: pretty when stdout is a terminal, json otherwise.' },
 ] as const satisfies readonly Setting<string>[];
 
 type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -112,39 +119,58 @@ export interface Config {
   circuitMaxCooldownMs: number;
   responseBodyLimit: number;
   invocationLogs: boolean;
+  stringifyNumericTypes: boolean;
   bodyLimit: number;
   answerLimit: number;
   /** DEFAULT_CLEANUP_CONFIG: retention of the event logs of triggers without cleanup_config; undefined: none. */
   defaultCleanupConfig: CleanupConfig | undefined;
   /** Inspector relay port, or undefined when inspection is off. */
   inspect: number | undefined;
+  inspectHost: string;
   dataDir: string;
   embeddedPort: number;
   logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export const DEFAULT_INSPECT_PORT = 8081;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+const BOOLEAN_WORDS = [...TRUE_WORDS, ...FALSE_WORDS];
 
 export interface ParsedCommandLine {
   command: string | undefined;
+  /** What follows the command: apply-metadata's project path. */
+  operands: string[];
+  /** apply-metadata's own flags. */
+  apply: { dryRun: boolean; endpoint: string | undefined; allowInconsistentMetadata: boolean };
   help: boolean;
   version: boolean;
   config: Config;
 }
 
+/** Commands that take an operand after their name. */
+const OPERANDS: Record<string, number> = { 'apply-metadata': 1 };
+
 /** Parses argv (without node and script) and the environment into a validated Config. */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
-  // `--inspect` may stand alone; give it the default port so parseArgs sees a value.
+  // `--inspect` and `--stringify-numeric-types` may stand alone (as Hasura's flag does): give them their value.
+  const alone = (arg: string, i: number) => argv[i + 1] === undefined || argv[i + 1]!.startsWith('-');
   const args = argv.flatMap((arg, i) =>
-    arg === '--inspect' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-'))
+    arg === '--inspect' && alone(arg, i)
       ? ['--inspect', String(DEFAULT_INSPECT_PORT)]
-      : [arg],
+      : arg === '--stringify-numeric-types' && (alone(arg, i) || !BOOLEAN_WORDS.includes(argv[i + 1]!.toLowerCase()))
+        ? [arg, 'true']
+        : [arg],
   );
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
+    'dry-run': { type: 'boolean' },
+    endpoint: { type: 'string' },
+    'allow-inconsistent-metadata': { type: 'boolean' },
   };
   for (const s of SETTINGS) options[s.flag] = { type: 'string' };
   let parsed;
@@ -153,10 +179,18 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   } catch (error) {
     throw new ConfigError((error as Error).message.split('\n')[0]);
   }
-  if (parsed.positionals.length > 1) throw new ConfigError(`unexpected argument "${parsed.positionals[1]}"`);
+  const [command, ...operands] = parsed.positionals;
+  const allowed = OPERANDS[command ?? ''] ?? 0;
+  if (operands.length > allowed) throw new ConfigError(`unexpected argument "${operands[allowed]}"`);
   const values = parsed.values as Record<string, string | boolean | undefined>;
   return {
-    command: parsed.positionals[0],
+    command,
+    operands,
+    apply: {
+      dryRun: values['dry-run'] === true,
+      endpoint: values.endpoint as string | undefined,
+      allowInconsistentMetadata: values['allow-inconsistent-metadata'] === true,
+    },
     help: values.help === true,
     version: values.version === true,
     config: resolveConfig((s) => values[s.flag] as string | undefined, env),
@@ -174,6 +208,9 @@ export function resolveConfig(flagValue: (s: Setting<SettingKey>) => string | un
     out[s.key] = raw === undefined ? s.default : convert(s, raw, label);
   }
   const config = out as unknown as Config;
+  if (!['auto', 'json', 'pretty'].includes(config.logFormat)) {
+    throw new ConfigError(`LOG_FORMAT must be one of auto, json, pretty, got "${config.logFormat}"`);
+  }
   if (!LOG_LEVELS.includes(config.logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
   }
@@ -203,8 +240,8 @@ function convert(s: Setting<SettingKey>, raw: string, label: string): unknown {
     }
     case 'boolean': {
       const v = raw.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      if (TRUE_WORDS.includes(v)) return true;
+      if (FALSE_WORDS.includes(v)) return false;
       throw new ConfigError(`${label} must be true or false, got "${raw}"`);
     }
     case 'identifier':
@@ -257,6 +294,10 @@ export function helpText(): string {
     'Commands:',
     '  start      Run the daemon: migrate the catalog, deliver events, serve the API.',
     '  migrate    Create or upgrade the catalog schema, then exit.',
+    '  apply-metadata <project> [--dry-run] [--endpoint URL] [--allow-inconsistent-metadata]',
+    '             Apply the event triggers of a Hasura project (its metadata directory, or a metadata file) to',
+    '             the daemon at URL (default http://127.0.0.1:PORT) with replace_metadata: triggers are created,',
+    '             replaced and deleted to match, all or none. --dry-run prints what would change and changes nothing.',
     '',
     'Options (flags win over environment variables):',
   ];

@@ -84,7 +84,8 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
 
   const instanceId = randomUUID();
   const pool = createPool({ connectionString: databaseUrl, max: config.dbPoolSize, applicationName: 'pg-event-triggers', log });
-  const inspector = config.inspect !== undefined ? await startInspector({ port: config.inspect, log }) : undefined;
+  const inspector =
+    config.inspect !== undefined ? await startInspector({ host: config.inspectHost, port: config.inspect, log }) : undefined;
   const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
   const registry = new TriggerRegistry(pool, config.schema, env, log);
   // The scheduler bounds requests in flight (at most twice the pool, see scheduler.ts); a per-origin
@@ -205,6 +206,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     lockTimeoutMs: config.lockTimeoutMs,
     answerLimit: config.answerLimit,
     env,
+    stringifyNumericTypes: config.stringifyNumericTypes,
     engine,
     log,
   });

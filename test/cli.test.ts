@@ -50,6 +50,17 @@ describe('settings', () => {
     });
   });
 
+  test("STRINGIFY_NUMERIC_TYPES: off by default, as Hasura's; Hasura's variable and its bare flag turn it on", () => {
+    expect(parseCommandLine(['start'], {}).config.stringifyNumericTypes).toBe(false);
+    expect(parseCommandLine(['start'], { HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: 'true' }).config.stringifyNumericTypes).toBe(true);
+    expect(parseCommandLine(['start', '--stringify-numeric-types'], {}).config.stringifyNumericTypes).toBe(true);
+    expect(parseCommandLine(['--stringify-numeric-types', 'start'], {})).toMatchObject({
+      command: 'start',
+      config: { stringifyNumericTypes: true },
+    });
+    expect(parseCommandLine(['start', '--stringify-numeric-types', 'false'], {}).config.stringifyNumericTypes).toBe(false);
+  });
+
   test('every invalid setting is named in the error', () => {
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [['start'], { PORT: 'eighty' }, /PORT must be a whole number/],

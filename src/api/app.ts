@@ -11,7 +11,7 @@ import { ApiError, internalError } from './errors.js';
 import { handleRpc, parseErrorResponse } from './jsonRpc.js';
 import { parseJson, serializeResponse } from './json.js';
 import { forRequest, type OperationContext } from './operations/context.js';
-import { runQuery } from './operations/index.js';
+import { runQuery, type Endpoint } from './operations/index.js';
 
 export interface Health {
   ok: boolean;
@@ -84,15 +84,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return sendError(reply, new ApiError('access-denied', message));
   });
 
-  const hasura = async (req: FastifyRequest, reply: FastifyReply) => {
+  const hasura = (endpoint: Endpoint) => async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
     if (body instanceof MalformedJson) return sendError(reply, new ApiError('parse-failed', body.message));
     if (body === undefined) return sendError(reply, new ApiError('parse-failed', 'the request body is empty'));
-    const result = await runQuery(forRequest(ctx), body, { role: roleOf(req.headers) });
+    const result = await runQuery(forRequest(ctx), body, { role: roleOf(req.headers) }, endpoint);
     return reply.code(200).type('application/json').send(serializeResponse(result));
   };
-  app.post('/v1/query', hasura);
-  app.post('/v1/metadata', hasura);
+  app.post('/v1/query', hasura('query'));
+  app.post('/v1/metadata', hasura('metadata'));
 
   app.post('/rpc', async (req, reply) => {
     const body = req.body;

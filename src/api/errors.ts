@@ -18,13 +18,15 @@ export type ErrorCode =
   | 'permission-denied'
   | 'access-denied'
   | 'not-found'
+  | 'conflict'
+  | 'metadata-warnings'
   | 'unexpected';
 
 export interface WireError {
   path: string;
   error: string;
   code: ErrorCode;
-  /** Hasura's details of a validation-failed: the template errors ({"error_code", "message", "source_position"}). */
+  /** What Hasura adds under "internal": the template errors of a validation-failed, the objects behind a replace_metadata refusal. */
   internal?: unknown;
 }
 

@@ -42,3 +42,18 @@ export function serializeResponse(value: unknown): string {
   const marker = new RegExp(`"\\\\u0000${nonce}:(\\d+)\\\\u0000"`, 'g');
   return text.replace(marker, (_m, i: string) => raws[Number(i)]!);
 }
+
+/**
+ * JSON text with every object's keys in order, so that two values equal as JSON (a definition as given
+ * and as jsonb returns it, keys reordered) give the same text.
+ */
+export function canonicalJson(value: unknown): string {
+  return stringifyParsed(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object' || isLossless(value)) return value;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, sortKeys(v)]));
+}

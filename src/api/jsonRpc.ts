@@ -25,8 +25,13 @@ const CODE_BY_HASURA: Partial<Record<ErrorCode, number>> = {
   'invalid-configuration': -32005,
   'access-denied': -32006,
   'permission-denied': -32007,
+  conflict: -32008,
+  'metadata-warnings': -32009,
   unexpected: RPC_ERRORS.internalError,
 };
+
+/** replace_metadata of a document with triggers that cannot be applied (Hasura's "unexpected", HTTP 400). */
+const INCONSISTENT_METADATA = -32010;
 
 type Id = string | number | null;
 
@@ -100,7 +105,12 @@ async function handleCall(ctx: OperationContext, call: unknown, caller: Caller):
     if (isNotification) return undefined;
     const apiError = error instanceof ApiError ? error : internalError();
     if (!(error instanceof ApiError)) ctx.log.error({ err: error, method }, 'operation failed');
-    const code = CODE_BY_HASURA[apiError.code] ?? RPC_ERRORS.internalError;
+    // "unexpected" is Hasura's code for a metadata document it cannot apply (a refusal, HTTP 400) as well
+    // as for an internal error: only the latter is JSON-RPC's internal error.
+    const code =
+      apiError.code === 'unexpected' && apiError.httpStatus < 500
+        ? INCONSISTENT_METADATA
+        : (CODE_BY_HASURA[apiError.code] ?? RPC_ERRORS.internalError);
     return failure(replyId, code, apiError.message, apiError.toWire());
   }
 }

@@ -44,7 +44,8 @@ const qualifiedTable = z.union(
   { error: 'expected a table name or {"schema": ..., "name": ...}' },
 );
 
-const columnList = z.union([z.literal('*'), z.array(identifier).min(1, 'the list of columns must not be empty')], {
+// An empty list is refused by create_event_trigger's own checks, in Hasura's order and words.
+const columnList = z.union([z.literal('*'), z.array(identifier)], {
   error: 'expected "*" or a list of column names',
 });
 
@@ -165,9 +166,18 @@ const signingSecret = z.union(
 /** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
 const UNSUPPORTED_KEYS = ['response_transform'] as const;
 
+/**
+ * Refusals that Hasura's parser of create_event_trigger raises about the args as a whole (FromJSON
+ * CreateEventTriggerQuery: `fail`), in its order and words. They are reported at the path of the args
+ * object itself, as Hasura does: "$" on /v1/query, "$.args" on /v1/metadata (see parseArgsWith).
+ */
+export const HASURA_PARSER_REFUSAL = 'hasura-parser';
+const parserRefusal = (ctx: z.core.$RefinementCtx, message: string) =>
+  ctx.addIssue({ code: 'custom', message, path: [], params: { kind: HASURA_PARSER_REFUSAL } });
+
 export const createEventTriggerArgs = z
   .strictObject({
-    name: triggerName,
+    name: z.string().min(1, 'trigger name must not be empty'),
     table: qualifiedTable,
     webhook: absentIfNull(webhookUrl.optional()),
     webhook_from_env: absentIfNull(z.string().min(1, 'must not be empty').optional()),
@@ -187,20 +197,29 @@ export const createEventTriggerArgs = z
     response_transform: z.unknown().optional(),
     cleanup_config: absentIfNull(cleanupConfig.optional()),
     signing_secret: absentIfNull(signingSecret.optional()),
+    stringify_numeric_types: absentIfNull(z.boolean().optional()),
   })
   .superRefine((a, ctx) => {
-    // Hasura refuses this in its parser ("atleast one amongst insert/update/delete/enable_manual spec must
-    // be provided"); it also refuses a trigger with no operation when enable_manual is omitted, which this
-    // daemon allows (manual invocation is allowed then: docs/api.md).
-    if (a.enable_manual === false && !a.insert && !a.update && !a.delete) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'at least one of "insert", "update" and "delete" is required when "enable_manual" is false: the trigger could never fire',
-        path: [],
-      });
+    // Hasura's order: the name, its length, an operation (or enable_manual), one webhook, empty lists.
+    if (!TRIGGER_NAME_PATTERN.test(a.name)) {
+      return parserRefusal(ctx, 'only alphanumeric and underscore and hyphens allowed for name');
     }
-    if ((a.webhook === undefined) === (a.webhook_from_env === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'exactly one of "webhook" and "webhook_from_env" is required', path: [] });
+    if (a.name.length > TRIGGER_NAME_MAX) {
+      return parserRefusal(ctx, `event trigger name can be at most ${TRIGGER_NAME_MAX} characters`);
+    }
+    if (!a.insert && !a.update && !a.delete && a.enable_manual !== true) {
+      return parserRefusal(ctx, 'atleast one amongst insert/update/delete/enable_manual spec must be provided');
+    }
+    if (a.webhook !== undefined && a.webhook_from_env !== undefined) {
+      return parserRefusal(ctx, 'only one of webhook or webhook_from_env should be given');
+    }
+    if (a.webhook === undefined && a.webhook_from_env === undefined) {
+      return parserRefusal(ctx, 'must provide webhook or webhook_from_env');
+    }
+    for (const op of ['insert', 'update', 'delete'] as const) {
+      const spec = a[op];
+      if (Array.isArray(spec?.columns) && spec.columns.length === 0) return parserRefusal(ctx, 'found empty column specification');
+      if (Array.isArray(spec?.payload) && spec.payload.length === 0) return parserRefusal(ctx, 'found empty payload specification');
     }
     if (a.request_transform !== undefined && a.transform !== undefined) {
       ctx.addIssue({
@@ -316,8 +335,11 @@ export const testWebhookTransformArgs = z
   });
 export type TestWebhookTransformArgs = z.infer<typeof testWebhookTransformArgs>;
 
-/** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
-export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {
+/**
+ * Validates args against a schema, or throws the first problem as a parse-failed ApiError. `path` is where
+ * the args are; `objectPath` where a refusal of the args as a whole is reported (HASURA_PARSER_REFUSAL).
+ */
+export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args', objectPath = path): z.output<S> {
   if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args))) {
     throw new ApiError('parse-failed', `expected an object, got ${describe(args)}`, path);
   }
@@ -330,7 +352,7 @@ export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, pat
     checkStorable(args, path);
     return result.data;
   }
-  throw issueToError(result.error.issues[0]!, path);
+  throw issueToError(result.error.issues[0]!, path, objectPath);
 }
 
 /**
@@ -389,7 +411,10 @@ function checkStorable(args: unknown, base: string): void {
   }
 }
 
-function issueToError(issue: z.core.$ZodIssue, base: string): ApiError {
+function issueToError(issue: z.core.$ZodIssue, base: string, objectPath: string): ApiError {
+  if (issue.code === 'custom' && (issue.params as { kind?: string } | undefined)?.kind === HASURA_PARSER_REFUSAL) {
+    return new ApiError('parse-failed', issue.message, objectPath);
+  }
   const segments = issue.path;
   // A template that does not compile (transform/schema.ts): Hasura's validation-failed, with its errors.
   const params = issue.code === 'custom' ? (issue.params as { validation?: boolean; internal?: unknown } | undefined) : undefined;

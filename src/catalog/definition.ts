@@ -82,6 +82,8 @@ export interface TriggerDefinition {
   cleanup_config?: CleanupConfig;
   /** Signs every delivery (Standard Webhooks); never answered back, logged, nor written to invocation logs. */
   signing_secret?: SigningSecretSpec;
+  /** bigint, numeric, double precision and money values as JSON strings, as Hasura's STRINGIFY_NUMERIC_TYPES. */
+  stringify_numeric_types?: boolean;
 }
 
 /**

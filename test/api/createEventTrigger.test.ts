@@ -306,22 +306,35 @@ describe('create_event_trigger', () => {
     [
       'an empty column list',
       base({ update: { columns: [] } }),
-      { code: 'parse-failed', path: '$.args.update.columns', error: /must not be empty/ },
+      { code: 'parse-failed', path: '$', error: /^found empty column specification$/ },
+    ],
+    [
+      'an empty payload list',
+      base({ update: { columns: '*', payload: [] } }),
+      { code: 'parse-failed', path: '$', error: /^found empty payload specification$/ },
     ],
     [
       'columns missing from an operation',
       base({ update: {} }),
       { code: 'parse-failed', path: '$.args.update', error: /key "columns" not found/ },
     ],
-    ['a name with a space', base({ name: 'bad name' }), { code: 'parse-failed', path: '$.args.name' }],
-    ['a name starting with a digit', base({ name: '1abc' }), { code: 'parse-failed', path: '$.args.name' }],
-    ['a name of 43 characters', base({ name: 'a'.repeat(43) }), { code: 'parse-failed', path: '$.args.name', error: /at most 42/ }],
+    ['a name with a space', base({ name: 'bad name' }), { code: 'parse-failed', path: '$', error: /^only alphanumeric and underscore/ }],
+    ['a name starting with a digit', base({ name: '1abc' }), { code: 'parse-failed', path: '$' }],
+    [
+      'a name of 43 characters',
+      base({ name: 'a'.repeat(43) }),
+      { code: 'parse-failed', path: '$', error: /^event trigger name can be at most 42 characters$/ },
+    ],
     [
       'both webhook and webhook_from_env',
       base({ webhook_from_env: 'HOOK_URL' }),
-      { code: 'parse-failed', path: '$.args', error: /exactly one of "webhook" and "webhook_from_env"/ },
+      { code: 'parse-failed', path: '$', error: /^only one of webhook or webhook_from_env should be given$/ },
     ],
-    ['neither webhook nor webhook_from_env', base({ webhook: undefined }), { code: 'parse-failed', path: '$.args' }],
+    [
+      'neither webhook nor webhook_from_env',
+      base({ webhook: undefined }),
+      { code: 'parse-failed', path: '$', error: /^must provide webhook or webhook_from_env$/ },
+    ],
     [
       'a webhook_from_env variable that is not set',
       base({ webhook: undefined, webhook_from_env: 'NOT_SET' }),
@@ -416,8 +429,9 @@ describe('create_event_trigger', () => {
     [
       'no operation and enable_manual false',
       base({ insert: undefined, enable_manual: false }),
-      { code: 'parse-failed', path: '$.args', error: /could never fire/ },
+      { code: 'parse-failed', path: '$', error: /^atleast one amongst insert\/update\/delete\/enable_manual spec must be provided$/ },
     ],
+    ['no operation and no enable_manual', base({ insert: undefined }), { code: 'parse-failed', path: '$', error: /^atleast one amongst/ }],
     ['args that are not an object', 'users', { code: 'parse-failed', path: '$.args' }],
   ];
 
@@ -432,6 +446,34 @@ describe('create_event_trigger', () => {
     expect(res.json.path).toBe(expected.path);
     if (expected.error) expect(res.json.error).toMatch(expected.error);
     expect(await catalogSnapshot(api.pool)).toEqual(before);
+  });
+});
+
+describe("Hasura's order and paths for what its parser refuses", () => {
+  // What Hasura's parser refuses about the args as a whole is reported at the args object: "$" on
+  // /v1/query (Hasura's tests fix it there), "$.args" on /v1/metadata, "$.args[i].args" in a bulk.
+  test('the name is checked first, then the operations, then the webhook', async () => {
+    const nothing = { name: "bad'name", table: 'users' };
+    const byQuery = await api.post('/v1/query', { type: 'create_event_trigger', args: nothing });
+    expect(byQuery.json).toEqual({
+      path: '$',
+      error: 'only alphanumeric and underscore and hyphens allowed for name',
+      code: 'parse-failed',
+    });
+    const noOps = await api.post('/v1/metadata', { type: 'pg_create_event_trigger', args: { ...nothing, name: 't1_1' } });
+    expect(noOps.json).toEqual({
+      path: '$.args',
+      error: 'atleast one amongst insert/update/delete/enable_manual spec must be provided',
+      code: 'parse-failed',
+    });
+    const inBulk = await api.post('/v1/query', {
+      type: 'bulk',
+      args: [{ type: 'create_event_trigger', args: { ...nothing, name: 't1_1', enable_manual: true } }],
+    });
+    expect(inBulk.json).toEqual({ path: '$.args[0].args', error: 'must provide webhook or webhook_from_env', code: 'parse-failed' });
+    // A key that does not parse is reported first, at its own path, as Hasura parses every key first.
+    const badKey = await api.post('/v1/query', { type: 'create_event_trigger', args: { ...nothing, retry_conf: { num_retries: -1 } } });
+    expect(badKey.json).toMatchObject({ path: '$.args.retry_conf.num_retries', code: 'parse-failed' });
   });
 });
 

@@ -3,8 +3,11 @@
  * connected to the relay (as the inspector page is) sees the event machine's snapshots.
  */
 import { createWebSocketReceiver, type StatelyInspectionEvent } from '@statelyai/inspect';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { networkInterfaces } from 'node:os';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'undici';
+import { startInspector } from '../../src/inspect/inspector.js';
 import { eventually, openTestDatabase, startTestDaemon, type DaemonHarness } from '../support/daemonHarness.js';
 import { freePort } from '../support/ports.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
@@ -78,4 +81,61 @@ test('the inspector relay streams the event machine of each event', async () => 
   // Each event's actor is named after the event it carries.
   expect(seen.some((e) => e.type === '@xstate.actor' && String(e.name) === `event:${eventId}`)).toBe(true);
   expect(seen.some((e) => e.type === '@xstate.event' && (e.event as { type: string }).type === 'WEBHOOK_RESPONDED')).toBe(true);
+});
+
+describe('where the relay listens', () => {
+  /** This machine's first address other than loopback, if it has one. */
+  const outward = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+
+  const capture = () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    return { log, lines };
+  };
+  const answers = (host: string, port: number) =>
+    request(`http://${host}:${port}/`, { headersTimeout: 2000 }).then(
+      async (res) => (await res.body.text(), res.statusCode),
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+
+  test.skipIf(!outward)('loopback by default: not reachable from another address; a wider INSPECT_HOST is warned about', async () => {
+    const quiet = capture();
+    const local = await startInspector({ host: '127.0.0.1', port: 0, log: quiet.log });
+    try {
+      const port = Number(new URL(local.url).port);
+      expect(await answers('127.0.0.1', port)).toBe(200);
+      expect(await answers(outward!, port)).toBe('ECONNREFUSED');
+      expect(quiet.lines.map((l) => l.level)).toEqual([30]);
+    } finally {
+      await local.close();
+    }
+
+    const loud = capture();
+    const wide = await startInspector({ host: '0.0.0.0', port: 0, log: loud.log });
+    try {
+      expect(await answers(outward!, Number(new URL(wide.url).port))).toBe(200);
+      expect(loud.lines).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: expect.stringMatching(/INSPECT_HOST=0\.0\.0\.0: the relay is reachable beyond this machine, without authentication/),
+        }),
+      ]);
+    } finally {
+      await wide.close();
+    }
+  });
+
+  test('a port in use is one clear error', async () => {
+    const first = await startInspector({ host: '127.0.0.1', port: 0, log: capture().log });
+    try {
+      const port = Number(new URL(first.url).port);
+      await expect(startInspector({ host: '127.0.0.1', port, log: capture().log })).rejects.toThrow(
+        `the inspector relay cannot listen on 127.0.0.1:${port} (EADDRINUSE)`,
+      );
+    } finally {
+      await first.close();
+    }
+  });
 });

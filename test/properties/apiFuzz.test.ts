@@ -43,6 +43,32 @@ const BASELINE: Record<string, Record<string, unknown>> = {
 const PROPERTY_TIMEOUT = 90_000;
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
+/** The baseline as Hasura's metadata document: replace_metadata of it changes nothing. */
+const conf = (name: string, definition: object, webhook: object) => ({
+  name,
+  definition,
+  retry_conf: { num_retries: 0, interval_sec: 10, timeout_sec: 60 },
+  ...webhook,
+});
+const BASELINE_DOCUMENT = {
+  version: 3,
+  sources: [
+    {
+      name: 'default',
+      kind: 'postgres',
+      tables: [
+        {
+          table: { schema: 'public', name: 'items' },
+          event_triggers: [
+            conf(BASE, { insert: { columns: '*' }, update: { columns: ['label'] } }, { webhook: WEBHOOK }),
+            conf(KEEPER, { insert: { columns: '*', payload: ['id'] } }, { webhook_from_env: 'HOOK_URL' }),
+          ],
+        },
+      ],
+    },
+  ],
+};
+
 let api: ApiHarness;
 let eventId = '';
 const baselineDefinitions = new Map<string, string>();
@@ -280,6 +306,13 @@ const plainOperation: fc.Arbitrary<Op> = fc.oneof(
       )
       .map(([type, eventTriggers]) => ({ type, args: { event_triggers: eventTriggers } })),
   },
+  { weight: 1, arbitrary: fc.constant({ type: 'export_metadata', args: {} }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ allow_inconsistent_metadata: fc.boolean(), dry_run: fc.boolean() }, { requiredKeys: [] })
+      .map((flags) => ({ type: 'replace_metadata', args: { metadata: BASELINE_DOCUMENT, ...flags } })),
+  },
 );
 
 /** Well-formed, refused only by what the database holds: in a bulk, they undo what came before. */
@@ -298,7 +331,7 @@ const refusedByTheDatabase: fc.Arbitrary<Op> = fc.constantFrom(
 const operation: fc.Arbitrary<Op> = fc
   .tuple(fc.oneof({ weight: 5, arbitrary: plainOperation }, { weight: 1, arbitrary: refusedByTheDatabase }), fc.boolean())
   .map(([op, hasura2]) =>
-    hasura2 && op.type !== 'get_inconsistent_metadata' && op.type !== 'test_webhook_transform'
+    hasura2 && !['get_inconsistent_metadata', 'test_webhook_transform', 'export_metadata', 'replace_metadata'].includes(op.type)
       ? { type: `pg_${op.type}`, args: { ...(op.args as object), source: 'default' } }
       : op,
   );
@@ -342,6 +375,12 @@ const ARG_PATHS: Segment[][] = [
   ['event_triggers', 'sources'],
   ['event_triggers', 0, 'source_name'],
   ['event_triggers', 0, 'event_triggers', 0],
+  ['metadata', 'version'],
+  ['metadata', 'sources', 0, 'name'],
+  ['metadata', 'sources', 0, 'tables', 0, 'table', 'name'],
+  ['metadata', 'sources', 0, 'tables', 0, 'event_triggers', 0, 'name'],
+  ['metadata', 'sources', 0, 'tables', 0, 'event_triggers', 0, 'definition', 'update', 'columns', 0],
+  ['metadata', 'sources', 0, 'tables', 0, 'event_triggers', 1, 'webhook_from_env'],
 ];
 
 const under = (prefix: Segment[]) => ARG_PATHS.map((p) => [...prefix, ...p]);

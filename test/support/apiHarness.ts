@@ -37,6 +37,8 @@ export interface ApiHarnessOptions {
   schema?: string;
   engine?: LocalEngine;
   bodyLimit?: number;
+  /** STRINGIFY_NUMERIC_TYPES of the daemon under test. */
+  stringifyNumericTypes?: boolean;
 }
 
 export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -51,6 +53,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     sourceName: 'default',
     heartbeatTimeoutMs: 30_000,
     env: options.env ?? {},
+    stringifyNumericTypes: options.stringifyNumericTypes ?? false,
     ...(options.engine ? { engine: options.engine } : {}),
     log,
   });

@@ -36,6 +36,8 @@ export interface OperationContext {
   answers?: AnswerBudget;
   /** Environment used to resolve webhook_from_env and value_from_env. */
   env: NodeJS.ProcessEnv;
+  /** STRINGIFY_NUMERIC_TYPES: stringify_numeric_types of a trigger created without it. */
+  stringifyNumericTypes: boolean;
   sql: {
     triggers: ReturnType<typeof triggerStatements>;
     events: ReturnType<typeof eventStatements>;
@@ -95,6 +97,7 @@ export interface ContextOptions {
   lockTimeoutMs?: number;
   answerLimit?: number;
   env?: NodeJS.ProcessEnv;
+  stringifyNumericTypes?: boolean;
   engine?: LocalEngine;
   log: Logger;
 }
@@ -109,6 +112,7 @@ export function createOperationContext(options: ContextOptions): OperationContex
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     answerLimit: options.answerLimit ?? DEFAULT_ANSWER_LIMIT,
     env: options.env ?? process.env,
+    stringifyNumericTypes: options.stringifyNumericTypes ?? false,
     sql: {
       triggers: triggerStatements(options.schema),
       events: eventStatements(options.schema),

@@ -23,13 +23,22 @@ import { cleanupEventTriggerLogs, pauseEventTriggerCleanups, resumeEventTriggerC
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
 import { getFlowControlState } from './flowControl.js';
+import { exportMetadata, exportMetadataArgs, replaceMetadata, replaceMetadataArgs } from './metadata.js';
 import { inTransaction, translatePgError } from './transaction.js';
 import { testWebhookTransform } from './transforms.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
+/** What an operation may read of its request besides the args. */
+export interface RequestInfo {
+  /** The request's "version" (1 or 2: export_metadata and replace_metadata answer by it). */
+  version: unknown;
+  /** The request's "resource_version": replace_metadata refuses to apply over a newer catalog. */
+  resourceVersion: unknown;
+}
+
 interface Operation<S extends z.ZodType = z.ZodType> {
   args: S;
-  run(ctx: OperationContext, tx: Tx, args: z.output<S>): Promise<unknown>;
+  run(ctx: OperationContext, tx: Tx, args: z.output<S>, request: RequestInfo): Promise<unknown>;
   /**
    * Set for an operation that runs its own transactions (a cleanup commits batch after batch): it runs
    * outside the request's transaction, and so cannot be part of a bulk.
@@ -63,6 +72,8 @@ export const OPERATIONS: Record<string, Operation> = {
   cleanup_event_trigger_logs: alone(cleanupEventTriggerLogsArgs, cleanupEventTriggerLogs),
   pause_event_trigger_cleanups: op(eventTriggerCleanupsArgs, pauseEventTriggerCleanups),
   resume_event_trigger_cleanups: op(eventTriggerCleanupsArgs, resumeEventTriggerCleanups),
+  export_metadata: op(exportMetadataArgs, exportMetadata),
+  replace_metadata: op(replaceMetadataArgs, replaceMetadata),
 };
 
 export function findOperation(type: string): Operation | undefined {
@@ -92,34 +103,42 @@ function authorize(caller: Caller): void {
 interface Prepared {
   operation: Operation;
   args: unknown;
+  request: RequestInfo;
 }
 
+/**
+ * Which endpoint a request came by. Hasura parses /v1/query's args without adding their key to the path,
+ * so its parser's refusals of the args as a whole read "$" there (its tests fix this for
+ * create_event_trigger); /v1/metadata's read "$.args".
+ */
+export type Endpoint = 'query' | 'metadata' | 'rpc';
+
 /** Validates one {"type", "args"} request without touching the database. */
-function prepare(ctx: OperationContext, request: unknown, path: string): Prepared {
+function prepare(ctx: OperationContext, request: unknown, path: string, argsObjectPath = `${path}.args`): Prepared {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) {
     throw new ApiError('parse-failed', `expected an object, got ${describe(request)}`, path);
   }
-  const { type, args, ...rest } = request as Record<string, unknown>;
-  const extra = Object.keys(rest).filter((k) => k !== 'version' && k !== 'resource_version');
+  const { type, args, version, resource_version: resourceVersion, ...rest } = request as Record<string, unknown>;
+  const extra = Object.keys(rest);
   if (extra.length) throw new ApiError('parse-failed', `unexpected key "${extra[0]}"`, path);
   if (type === undefined) throw new ApiError('parse-failed', 'key "type" not found', path);
   if (typeof type !== 'string') throw new ApiError('parse-failed', `expected a string, got ${describe(type)}`, `${path}.type`);
   const operation = findOperation(type);
   if (!operation) throw new ApiError('parse-failed', `unknown operation type "${type}"`, `${path}.type`);
-  const parsed = parseArgsWith(operation.args, args, `${path}.args`) as { source?: string };
+  const parsed = parseArgsWith(operation.args, args, `${path}.args`, argsObjectPath) as { source?: string };
   // Hasura's requests name their source, "default" unless it was renamed: "default" always works, and so
   // does SOURCE_NAME, for requests written against a Hasura source of another name. Hasura looks the source
   // up while the operation runs (askSourceInfo), hence its path and wording.
   if (parsed.source !== undefined && parsed.source !== DEFAULT_SOURCE && parsed.source !== ctx.sourceName) {
     throw new ApiError('not-exists', `source with name "${parsed.source}" does not exist`, `${path}${OPERATION_PATH.slice(1)}`);
   }
-  return { operation, args: parsed };
+  return { operation, args: parsed, request: { version, resourceVersion } };
 }
 
 /** Runs one operation's validated args, re-rooting error paths at `path`. */
 async function execute(ctx: OperationContext, tx: Tx, p: Prepared, path: string): Promise<unknown> {
   try {
-    return await p.operation.run(ctx, tx, p.args);
+    return await p.operation.run(ctx, tx, p.args, p.request);
   } catch (caught) {
     const error = translatePgError(caught);
     if (error instanceof ApiError && path !== '$') throw error.at(error.path.replace(/^\$/, path));
@@ -138,10 +157,15 @@ export const MAX_BATCH = 1000;
  * Runs a Hasura-style request: {"type", "args"}, or {"type": "bulk", "args": [...]}. A bulk request runs
  * in one transaction: all of it happens, or none.
  */
-export async function runQuery(ctx: OperationContext, body: unknown, caller: Caller = {}): Promise<unknown> {
+export async function runQuery(
+  ctx: OperationContext,
+  body: unknown,
+  caller: Caller = {},
+  endpoint: Endpoint = 'metadata',
+): Promise<unknown> {
   const isBulk = body !== null && typeof body === 'object' && (body as { type?: unknown }).type === 'bulk';
   if (!isBulk) {
-    const prepared = prepare(ctx, body, '$');
+    const prepared = prepare(ctx, body, '$', endpoint === 'query' ? '$' : '$.args');
     authorize(caller);
     if (prepared.operation.alone) {
       try {
@@ -184,5 +208,5 @@ export async function runQuery(ctx: OperationContext, body: unknown, caller: Cal
 
 /** Runs one operation by name with its args (the JSON-RPC transport). */
 export async function runOperation(ctx: OperationContext, method: string, params: unknown, caller: Caller = {}): Promise<unknown> {
-  return runQuery(ctx, { type: method, args: params }, caller);
+  return runQuery(ctx, { type: method, args: params }, caller, 'rpc');
 }

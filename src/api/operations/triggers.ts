@@ -11,7 +11,7 @@ import type { OperationContext, Tx } from './context.js';
 export const SUCCESS = { message: 'success' } as const;
 
 /** The definition to store for validated create_event_trigger args (transport-only keys dropped). */
-function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
+export function definitionFromArgs(ctx: OperationContext, args: CreateEventTriggerArgs): TriggerDefinition {
   const def: TriggerDefinition = {
     name: args.name,
     table: args.table,
@@ -28,6 +28,8 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
   if (transform !== undefined) def.request_transform = transform;
   if (args.cleanup_config !== undefined) def.cleanup_config = args.cleanup_config;
   if (args.signing_secret !== undefined) def.signing_secret = args.signing_secret;
+  // The daemon's STRINGIFY_NUMERIC_TYPES decides for a trigger that does not say (see migration 9).
+  if (args.stringify_numeric_types ?? ctx.stringifyNumericTypes) def.stringify_numeric_types = true;
   return def;
 }
 
@@ -37,7 +39,7 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
  * exists and stays on its table; the columns; without replace, that the name is free; the environment.
  */
 export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: CreateEventTriggerArgs) {
-  const def = definitionFromArgs(args);
+  const def = definitionFromArgs(ctx, args);
   const { client } = tx;
   const sql = ctx.sql.triggers;
 
@@ -76,7 +78,16 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
     const payload = spec.payload === undefined || spec.payload === '*' ? null : spec.payload;
     await client.query({
       ...sql.installCapture,
-      values: [def.name, table.oid, op.toUpperCase(), listen, payload, ctx.channel, def.trigger_on_replication],
+      values: [
+        def.name,
+        table.oid,
+        op.toUpperCase(),
+        listen,
+        payload,
+        ctx.channel,
+        def.trigger_on_replication,
+        def.stringify_numeric_types === true,
+      ],
     });
   }
   const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def), table.oid];
@@ -193,8 +204,9 @@ export async function loadDefinition(ctx: OperationContext, tx: Tx, name: string
   return row;
 }
 
-/** Tells every daemon (this one included) on commit that a trigger changed. */
+/** Tells every daemon (this one included) on commit that a trigger changed, and counts the change. */
 export async function announceChange(ctx: OperationContext, tx: Tx, name: string) {
   const command: ChannelCommand = { kind: 'triggers-changed', name };
   await tx.client.query({ ...ctx.sql.triggers.notify, values: [ctx.channel, JSON.stringify(command)] });
+  await tx.client.query(ctx.sql.triggers.bumpResourceVersion);
 }

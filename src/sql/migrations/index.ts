@@ -10,6 +10,7 @@ import { invokerCaptureMigration } from './0005_invoker_capture.js';
 import { attemptDurationsMigration } from './0006_attempt_durations.js';
 import { flowControlMigration } from './0007_flow_control.js';
 import { logCleanupsMigration } from './0008_log_cleanups.js';
+import { numbersAsTextAndResourceVersionMigration } from './0009_numbers_as_text_and_resource_version.js';
 
 export interface Migration {
   version: number;
@@ -27,4 +28,5 @@ export const migrations: readonly Migration[] = [
   { version: 6, name: 'attempt_durations', sql: attemptDurationsMigration },
   { version: 7, name: 'flow_control', sql: flowControlMigration },
   { version: 8, name: 'log_cleanups', sql: logCleanupsMigration },
+  { version: 9, name: 'numbers_as_text_and_resource_version', sql: numbersAsTextAndResourceVersionMigration },
 ];
