@@ -6,6 +6,8 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
 import { eventStatements } from '../../sql/eventStatements.js';
+import { overviewStatements } from '../../sql/overviewStatements.js';
+import { searchStatements } from '../../sql/searchStatements.js';
 import { triggerStatements } from '../../sql/triggerStatements.js';
 
 /** The part of the local delivery engine that operations talk to. */
@@ -33,7 +35,12 @@ export interface OperationContext {
   answers?: AnswerBudget;
   /** Environment used to resolve webhook_from_env and value_from_env. */
   env: NodeJS.ProcessEnv;
-  sql: { triggers: ReturnType<typeof triggerStatements>; events: ReturnType<typeof eventStatements> };
+  sql: {
+    triggers: ReturnType<typeof triggerStatements>;
+    events: ReturnType<typeof eventStatements>;
+    overview: ReturnType<typeof overviewStatements>;
+    search: ReturnType<typeof searchStatements>;
+  };
   engine?: LocalEngine;
   log: Logger;
 }
@@ -102,7 +109,12 @@ export function createOperationContext(options: ContextOptions): OperationContex
     lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     answerLimit: options.answerLimit ?? DEFAULT_ANSWER_LIMIT,
     env: options.env ?? process.env,
-    sql: { triggers: triggerStatements(options.schema), events: eventStatements(options.schema) },
+    sql: {
+      triggers: triggerStatements(options.schema),
+      events: eventStatements(options.schema),
+      overview: overviewStatements(options.schema),
+      search: searchStatements(options.schema),
+    },
     ...(options.engine ? { engine: options.engine } : {}),
     log: options.log,
   };

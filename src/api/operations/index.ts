@@ -8,16 +8,21 @@ import {
   createEventTriggerArgs,
   deleteEventTriggerArgs,
   describe,
+  getDeliveryStatsArgs,
   getEventByIdArgs,
   getEventInvocationLogsArgs,
   getEventLogsArgs,
+  getEventTriggersArgs,
   getInconsistentMetadataArgs,
   invokeEventTriggerArgs,
   parseArgsWith,
   redeliverEventArgs,
+  searchEventInvocationLogsArgs,
+  searchEventLogsArgs,
 } from '../schemas.js';
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
+import { getDeliveryStats, getEventTriggers, searchEventInvocationLogs, searchEventLogs } from './overview.js';
 import { inTransaction, translatePgError } from './transaction.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
@@ -41,6 +46,11 @@ export const OPERATIONS: Record<string, Operation> = {
   get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
   get_event_by_id: op(getEventByIdArgs, getEventById),
   get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
+  // Extensions beyond Hasura, for the console (read-only).
+  get_event_triggers: op(getEventTriggersArgs, getEventTriggers),
+  get_delivery_stats: op(getDeliveryStatsArgs, getDeliveryStats),
+  search_event_logs: op(searchEventLogsArgs, searchEventLogs),
+  search_event_invocation_logs: op(searchEventInvocationLogsArgs, searchEventInvocationLogs),
 };
 
 export function findOperation(type: string): Operation | undefined {
