@@ -1,0 +1,257 @@
+/**
+ * The web console end to end, in a real browser (headless Chromium through playwright-core), against a
+ * whole daemon with an admin secret, a real PostgreSQL and a real webhook on 127.0.0.1. What a user does
+ * is what the test does: sign in, read the counts, find a failed event and redeliver it, invoke, create a
+ * trigger through a form that shows the API's errors. The screenshots of docs/console.md are taken here,
+ * so they show the console as it is.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { callApi } from '../support/daemonApi.js';
+import { eventually, openTestDatabase, startTestDaemon, type DaemonHarness } from '../support/daemonHarness.js';
+import { launchBrowser, type Browser } from '../support/browser.js';
+import { checkConsoleBuilt } from '../support/consoleBuild.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
+
+const SECRET = 'console-test-secret';
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../docs/console');
+
+let database: Awaited<ReturnType<typeof openTestDatabase>>;
+let daemon: DaemonHarness;
+let hook: WebhookReceiver;
+let browser: Browser;
+let page: Page;
+let base: string;
+/** Whether the webhook's /flaky path fails (500) or succeeds. */
+let flakyFails = true;
+
+/** POST /v1/query with the admin secret; the parsed answer, or a thrown error. */
+async function api(type: string, args: unknown): Promise<any> {
+  const res = await callApi(base, '/v1/query', { body: { type, args }, headers: { 'x-hasura-admin-secret': SECRET } });
+  if (res.status !== 200) throw new Error(`${type} answered ${res.status}: ${res.text}`);
+  return res.json;
+}
+
+async function counts(name: string) {
+  const answer = await api('get_event_triggers', { name });
+  return answer.triggers[0].counts as Record<string, number>;
+}
+
+const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+
+/** The page has no horizontal scroll: nothing is wider than the window. */
+async function expectNoHorizontalOverflow() {
+  // Evaluated in the page (this file is compiled without the DOM's types: expressions go as text).
+  const { scroll, client } = await page.evaluate<{ scroll: number; client: number }>(
+    '({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })',
+  );
+  expect(scroll, 'the page scrolls sideways').toBeLessThanOrEqual(client);
+}
+
+beforeAll(async () => {
+  await checkConsoleBuilt();
+  await mkdir(SCREENSHOTS, { recursive: true });
+  database = await openTestDatabase();
+  await database.pool.query('create table public.orders (id bigint primary key, note text)');
+  hook = await startWebhookReceiver();
+  hook.respondWith((req) =>
+    req.path === '/flaky' && flakyFails ? { status: 500, body: '{"error":"the shop is closed"}' } : { status: 200, body: '{"ok":true}' },
+  );
+  daemon = await startTestDaemon(database.db.url, { env: { ADMIN_SECRET: SECRET, HOST: '127.0.0.1' } });
+  base = daemon.daemon.url;
+  const origin = new URL(hook.url).origin;
+  const trigger = (name: string, webhook: string, retry: Record<string, number>) =>
+    api('create_event_trigger', { name, table: 'orders', webhook, insert: { columns: '*' }, retry_conf: retry });
+  await trigger('orders_sync', `${origin}/sync`, { num_retries: 0 });
+  await trigger('orders_flaky', `${origin}/flaky`, { num_retries: 0 });
+  // Refused at once, retried in an hour: its events stay pending (retrying) for the whole file.
+  await trigger('orders_parked', 'http://127.0.0.1:9/nothing', { num_retries: 3, interval_sec: 3600 });
+  await database.pool.query(`insert into orders values (1, 'one'), (2, 'two'), (3, 'three')`);
+  await eventually(
+    async () => {
+      const [sync, flaky, parked] = await Promise.all(['orders_sync', 'orders_flaky', 'orders_parked'].map(counts));
+      return sync!.delivered === 3 && flaky!.failed === 3 && parked!.retrying === 3;
+    },
+    20_000,
+    'the events to settle',
+  );
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  // A step that does not happen fails in seconds, not at the test's timeout.
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (error) => console.error('console page error:', error));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await daemon?.stop();
+  await hook?.close();
+  await database?.close();
+});
+
+describe('the console', () => {
+  test('asks for the admin secret, refuses a wrong one, and signs in with the right one', async () => {
+    await page.goto(`${base}/console`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Admin secret').fill('not-the-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('That admin secret is wrong.');
+    expect(await page.getByLabel('Admin secret').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Admin secret').fill(SECRET);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Event triggers' }).waitFor();
+    expect(await page.evaluate("sessionStorage.getItem('pg-event-triggers:admin-secret')")).toBe(SECRET);
+  });
+
+  test('lists the triggers with their counts and the last hour', async () => {
+    const row = (name: string) => page.locator(`tr[data-trigger="${name}"]`);
+    await row('orders_flaky').waitFor();
+    const cell = (name: string, count: string) => row(name).locator(`td[data-count="${count}"]`).textContent();
+    expect(await cell('orders_flaky', 'failed')).toBe('3');
+    expect(await cell('orders_flaky', 'pending')).toBe('0');
+    expect(await cell('orders_sync', 'delivered')).toBe('3');
+    expect(await cell('orders_sync', 'failed')).toBe('0');
+    expect(await cell('orders_parked', 'pending')).toBe('33 retrying');
+    expect(await row('orders_parked').textContent()).toContain('3 × 3600 s');
+    await screenshot('triggers');
+    const glance = page.getByRole('list', { name: 'At a glance' });
+    expect(await glance.textContent()).toContain('3 pending, 3 of them retrying');
+    expect(await glance.textContent()).toContain('3 failed in orders_flaky');
+    // The chart counts the attempts so far: 3 delivered (sync), 3 + 3 failed (flaky, parked).
+    const chart = page.getByRole('img', { name: 'Attempts per minute, all triggers, last hour' });
+    await chart.waitFor();
+    expect(await chart.locator('desc').textContent()).toContain('3 delivered and 6 failed attempts in the last 60 minutes');
+    await expectNoHorizontalOverflow();
+    await screenshot('triggers');
+  });
+
+  test('finds a failed event, redelivers it, and watches it delivered at the webhook without a reload', async () => {
+    await page.locator('tr[data-trigger="orders_flaky"] td[data-count="failed"] a').click();
+    await page.getByRole('heading', { name: 'orders_flaky' }).waitFor();
+    expect(await page.getByRole('tab', { name: 'Processed' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.getByLabel('Status').inputValue()).toBe('error');
+    const rows = page.locator('table.events tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    await screenshot('trigger');
+
+    const eventId = (await rows.first().getAttribute('data-event'))!;
+    await rows
+      .first()
+      .getByRole('link', { name: `Event ${eventId}` })
+      .click();
+    await page.getByTestId('event-status').getByText('failed').waitFor();
+    expect(await page.getByTestId('event-tries').textContent()).toBe('1 of 1');
+    // A reload would drop this mark: the page must update itself.
+    await page.evaluate('window.stillHere = true');
+    flakyFails = false;
+    const before = hook.requests.filter((r) => r.json?.id === eventId).length;
+    await page.getByRole('button', { name: 'Redeliver' }).click();
+    await page.getByTestId('event-status').getByText('delivered').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate('window.stillHere')).toBe(true);
+    const delivered = hook.requests.filter((r) => r.json?.id === eventId);
+    expect(delivered.length).toBe(before + 1);
+    expect(delivered.at(-1)!.path).toBe('/flaky');
+    await page.getByText('Redelivered: the webhook accepted it.').waitFor();
+    // Both attempts are listed, the newest (200) open.
+    expect(await page.locator('ol.attempts > li').count()).toBe(2);
+    expect(await page.locator('ol.attempts > li').first().locator(':scope > details > summary').textContent()).toContain('HTTP 200');
+    await screenshot('event');
+    expect((await counts('orders_flaky')).failed).toBe(2);
+  });
+
+  test('invokes a trigger with a JSON payload, every digit kept', async () => {
+    await page.goto(`${base}/console#/triggers/orders_sync/invoke`);
+    await page.getByRole('heading', { name: 'Invoke orders_sync' }).waitFor();
+    await page.getByLabel('Payload (JSON)').fill('{"id": 50755254975729665, "note": "by hand"}');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    const link = page.getByTestId('invoked-event');
+    await link.waitFor();
+    const eventId = (await link.textContent())!;
+    const received = await eventually(() => hook.requests.find((r) => r.json?.id === eventId), 10_000, 'the invoked event at the webhook');
+    expect(received!.text).toContain('"new": {"id": 50755254975729665, "note": "by hand"}');
+    expect(received!.json.event.op).toBe('MANUAL');
+    // Not JSON: said next to the field, nothing sent.
+    await page.getByLabel('Payload (JSON)').fill('{"id": ');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    await page.locator('#invoke-payload-error').getByText('Not valid JSON').waitFor();
+  });
+
+  test('creates a trigger through the form, showing the API errors next to their fields', async () => {
+    await page.goto(`${base}/console#/new`);
+    await page.getByRole('heading', { name: 'New event trigger' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('orders_audit');
+    await page.getByLabel('Table', { exact: true }).fill('orderz');
+    await page.getByLabel('Webhook URL').fill('not a url');
+    await page.getByRole('button', { name: 'Create trigger' }).click();
+    // parse-failed at $.args.webhook: under the webhook field, which gets focus.
+    await expect.poll(() => page.locator('#webhook-error').textContent()).toContain('webhook must be an absolute http:// or https:// URL');
+    expect(await page.getByLabel('Webhook URL').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('webhook');
+    expect(await page.locator('#webhook-error').isVisible()).toBe(true);
+    await screenshot('form-error');
+
+    // not-exists at $.args: the message names the table, so it goes to the table's fieldset.
+    await page.getByLabel('Webhook URL').fill(`${new URL(hook.url).origin}/audit`);
+    await page.getByRole('button', { name: 'Create trigger' }).click();
+    const tableError = page.locator('fieldset[data-path="$.args.table"] > .field-error');
+    await expect.poll(() => tableError.textContent()).toBe('table "public.orderz" does not exist');
+    expect(await page.locator('#webhook-error').isHidden()).toBe(true);
+
+    await page.getByLabel('Table', { exact: true }).fill('orders');
+    await page.getByRole('button', { name: 'Create trigger' }).click();
+    await page.getByRole('heading', { name: 'orders_audit' }).waitFor();
+    await page.getByText('Created orders_audit: it captures from now on.').waitFor();
+    const created = (await api('get_event_triggers', { name: 'orders_audit' })).triggers[0];
+    expect(created.definition).toMatchObject({
+      webhook: `${new URL(hook.url).origin}/audit`,
+      insert: { columns: '*' },
+      enable_manual: true,
+    });
+  });
+});
+
+describe('layout', () => {
+  const LONG_NAME = `a${'very_long_trigger_name_'.repeat(2)}`.slice(0, 42);
+  const LONG_TABLE = `t${'_a_table_name_that_goes_on'.repeat(3)}`.slice(0, 63);
+
+  beforeAll(async () => {
+    await database.pool.query(`create table public.${LONG_TABLE} (id bigint primary key, blob text)`);
+    await api('create_event_trigger', {
+      name: LONG_NAME,
+      table: LONG_TABLE,
+      webhook: `${new URL(hook.url).origin}/${'a-long-path-segment/'.repeat(15)}hook`,
+      insert: { columns: '*' },
+      headers: [{ name: `X-${'Long-Header-Name-'.repeat(4)}End`, value: 'v'.repeat(300) }],
+    });
+  });
+
+  test('long names and a 1 MB payload neither widen the page nor bury it', async () => {
+    const blob = 'x'.repeat(1_000_000);
+    const { event_id: eventId } = await api('invoke_event_trigger', { name: LONG_NAME, payload: { blob } });
+    await page.goto(`${base}/console#/`);
+    await page.locator(`tr[data-trigger="${LONG_NAME}"]`).waitFor();
+    await expectNoHorizontalOverflow();
+    await page.goto(`${base}/console#/triggers/${LONG_NAME}?tab=processed`);
+    await page.getByRole('heading', { name: LONG_NAME }).waitFor();
+    await expect.poll(() => page.locator('table.events tbody tr').count()).toBe(1);
+    await expectNoHorizontalOverflow();
+
+    await page.goto(`${base}/console#/events/${eventId}`);
+    const payload = page.getByRole('region', { name: 'Payload' }).or(page.locator('pre[aria-label="Payload"]'));
+    const showAll = page.getByRole('button', { name: /^Show all \(1\.0 MB\)$/ });
+    await showAll.first().waitFor();
+    const shown = await page.locator('pre[aria-label="Payload"]').evaluate((el) => el.textContent.length);
+    expect(shown).toBe(20_000);
+    await expectNoHorizontalOverflow();
+    // The block scrolls inside itself: the attempts below stay within reach.
+    const box = await page.locator('pre[aria-label="Payload"]').boundingBox();
+    expect(box!.height).toBeLessThanOrEqual(768 * 0.6 + 1);
+    await showAll.first().click();
+    const all = await page.locator('pre[aria-label="Payload"]').evaluate((el) => el.textContent.length);
+    expect(all).toBeGreaterThan(1_000_000);
+    await expectNoHorizontalOverflow();
+    expect(await payload.count()).toBeGreaterThan(0);
+  });
+});
