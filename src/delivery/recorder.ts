@@ -159,7 +159,8 @@ export class Recorder {
       if (r.log) {
         logs +=
           `${logs ? ',' : ''}{"event_id":"${r.eventId}","trigger_name":${JSON.stringify(r.triggerName)},` +
-          `"status":${r.log.status ?? 'null'},"request":${r.log.request},"response":${r.log.response}}`;
+          `"status":${r.log.status ?? 'null'},"request":${r.log.request},"response":${r.log.response},` +
+          `"duration_ms":${r.log.durationMs}}`;
       }
     }
     const { rows } = await this.options.pool.query<{ id: string; generation: number; applied: boolean }>({

@@ -30,6 +30,8 @@ export interface InvocationLog {
   request: string;
   /** JSON text: {"type": "webhook_response" | "client_error", "data", "version"}. */
   response: string;
+  /** Whole milliseconds from the start of the request to the end of the response (or the failure). */
+  durationMs: number;
 }
 
 export interface WebhookOutcome {
@@ -100,13 +102,14 @@ export class WebhookClient {
     const body = buildBody(event, trigger, currentRetry);
     const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
     if (!trigger.target) {
-      const outcome = clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured');
+      const outcome = clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0);
       return { done: Promise.resolve(outcome), abort: () => undefined };
     }
     const { origin, path } = trigger.target;
     const limit = this.options.responseBodyLimit;
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const started = performance.now();
+    const elapsedMs = () => Math.round(performance.now() - started);
 
     let controller: Dispatcher.DispatchController | undefined;
     let ended: CallEnded | undefined;
@@ -126,7 +129,7 @@ export class WebhookClient {
       ended = new CallEnded(why);
       controller?.abort(ended);
       // A body cut off for its size is still answered with what was read (onResponseError, below).
-      if (why === 'timeout') finish(clientError(requestLog, timeoutMessage));
+      if (why === 'timeout') finish(clientError(requestLog, timeoutMessage, elapsedMs()));
       if (why === 'aborted') finish('aborted');
     };
     const timer = setTimeout(() => end('timeout'), timeoutMs);
@@ -138,6 +141,7 @@ export class WebhookClient {
     let seen = 0;
     const respond = () => {
       const ok = status >= 200 && status < 300;
+      const durationMs = elapsedMs();
       // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"): a body holding one (any
       // binary body) made the recorder's batch fail forever, and with it every outcome queued after it.
       // Shown as U+FFFD, like the bytes that are not UTF-8.
@@ -156,8 +160,8 @@ export class WebhookClient {
         ok,
         status,
         retryAfterMs: ok ? null : parseRetryAfter(headers['retry-after']),
-        summary: `HTTP ${status} in ${Math.round(performance.now() - started)} ms`,
-        log: { status, request: requestLog, response },
+        summary: `HTTP ${status} in ${durationMs} ms`,
+        log: { status, request: requestLog, response, durationMs },
       });
     };
     const fail = (error: Error) => {
@@ -165,7 +169,7 @@ export class WebhookClient {
       if (why === 'aborted') return finish('aborted');
       // A body far over the limit was cut off on purpose: what was read is the response.
       if (why === 'too-large' && status !== 0) return respond();
-      finish(clientError(requestLog, why === 'timeout' ? timeoutMessage : describeNetworkError(error)));
+      finish(clientError(requestLog, why === 'timeout' ? timeoutMessage : describeNetworkError(error), elapsedMs()));
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -224,13 +228,18 @@ function loggedResponseHeaders(headers: Record<string, string | string[] | undef
   return logged;
 }
 
-function clientError(requestLog: string, message: string): WebhookOutcome {
+function clientError(requestLog: string, message: string, durationMs: number): WebhookOutcome {
   return {
     ok: false,
     status: null,
     retryAfterMs: null,
     summary: message,
-    log: { status: null, request: requestLog, response: JSON.stringify({ type: 'client_error', data: { message }, version: '2' }) },
+    log: {
+      status: null,
+      request: requestLog,
+      response: JSON.stringify({ type: 'client_error', data: { message }, version: '2' }),
+      durationMs,
+    },
   };
 }
 

@@ -92,10 +92,10 @@ export const deliveryStatements = (schema: string) =>
         where e.id = o.id and e.locked_by = $2
         returning e.id, e.redeliveries as generation, e.redeliveries = o.generation as applied
       ), logged as (
-        insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response)
-        select l.event_id, l.trigger_name, l.status, l.request, l.response
+        insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response, duration_ms)
+        select l.event_id, l.trigger_name, l.status, l.request, l.response, l.duration_ms
         from json_to_recordset($3::json)
-          as l(event_id uuid, trigger_name text, status int, request jsonb, response jsonb)
+          as l(event_id uuid, trigger_name text, status int, request jsonb, response jsonb, duration_ms int)
       )
       select id, generation, applied from written`,
 

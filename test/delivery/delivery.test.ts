@@ -120,6 +120,11 @@ describe('delivery', () => {
     );
     // As Hasura logs a status that is not 2xx: a client_error whose message is the body.
     expect(logs.rows).toEqual(Array(3).fill({ status: 500, type: 'client_error', message: 'boom' }));
+    const durations = await database.pool.query<{ duration_ms: number | null }>(
+      'select duration_ms from event_triggers.event_invocation_logs where event_id = $1',
+      [id],
+    );
+    for (const { duration_ms } of durations.rows) expect(duration_ms).toBeGreaterThanOrEqual(0);
   });
 
   test('retries wait interval_sec between attempts', async () => {
@@ -148,7 +153,7 @@ describe('delivery', () => {
     // The attempt's log says it timed out with no response, and it was written no sooner than
     // timeout_sec after the event (both times on the database's clock).
     const log = await database.pool.query(
-      `select l.status, l.response, extract(epoch from l.created_at - e.created_at) * 1000 as after_ms
+      `select l.status, l.response, l.duration_ms, extract(epoch from l.created_at - e.created_at) * 1000 as after_ms
        from event_triggers.event_invocation_logs l join event_triggers.event_log e on e.id = l.event_id where l.event_id = $1`,
       [req!.json.id],
     );
@@ -157,6 +162,9 @@ describe('delivery', () => {
     expect(log.rows[0].response.type).toBe('client_error');
     expect(log.rows[0].response.data.message).toMatch(/timeout/);
     expect(Number(log.rows[0].after_ms)).toBeGreaterThanOrEqual(950);
+    // The attempt's own duration: timeout_sec, measured by the daemon.
+    expect(log.rows[0].duration_ms).toBeGreaterThanOrEqual(995);
+    expect(log.rows[0].duration_ms).toBeLessThan(5000);
   });
 
   test('Retry-After (seconds and HTTP-date) sets the next attempt, even past num_retries', async () => {

@@ -7,6 +7,7 @@ import { installCaptureQuotingMigration } from './0002_install_capture_quoting.j
 import { wakeOnlyListenersMigration } from './0003_wake_only_listeners.js';
 import { dueIndexAndRedeliveriesMigration } from './0004_due_index_and_redeliveries.js';
 import { invokerCaptureMigration } from './0005_invoker_capture.js';
+import { attemptDurationsMigration } from './0006_attempt_durations.js';
 import { failedEventsIndexMigration } from './0010_failed_events_index.js';
 
 export interface Migration {
@@ -22,5 +23,6 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: 'wake_only_listeners', sql: wakeOnlyListenersMigration },
   { version: 4, name: 'due_index_and_redeliveries', sql: dueIndexAndRedeliveriesMigration },
   { version: 5, name: 'invoker_capture', sql: invokerCaptureMigration },
+  { version: 6, name: 'attempt_durations', sql: attemptDurationsMigration },
   { version: 10, name: 'failed_events_index', sql: failedEventsIndexMigration },
 ];
