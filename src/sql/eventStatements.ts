@@ -45,7 +45,8 @@ const INVOCATION_JSON = `json_build_object(
   'status', l.status,
   'request', l.request,
   'response', l.response,
-  'created_at', ${utc('l.created_at')})`;
+  'created_at', ${utc('l.created_at')},
+  'duration_ms', l.duration_ms)`;
 
 /**
  * A page of log rows rendered to one JSON array, but never more than `budget` bytes of it: a page of

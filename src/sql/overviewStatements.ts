@@ -62,7 +62,8 @@ export const overviewStatements = (schema: string) =>
 
     /**
      * Attempts per minute since $2 of each trigger ($1: one, or null: all): delivered (a 2xx answer) and
-     * failed (any other answer, or none), and the latency of those that got an answer. Each trigger's
+     * failed (any other answer, or none), and their latency (duration_ms, migration 6: the average and the
+     * slowest; null for a minute whose attempts were all logged before durations were). Each trigger's
      * newest $3 attempts at most, through event_invocation_logs_trigger; a trigger whose scan stopped
      * there says from when its counts are whole (oldest_counted).
      */
@@ -71,7 +72,7 @@ export const overviewStatements = (schema: string) =>
         select t.name, a.*
         from :SCHEMA.event_triggers t
         cross join lateral (
-          select l.created_at, l.status
+          select l.created_at, l.status, l.duration_ms
           from :SCHEMA.event_invocation_logs l
           where l.trigger_name = t.name and l.created_at >= $2::timestamptz
           order by l.created_at desc
@@ -86,6 +87,7 @@ export const overviewStatements = (schema: string) =>
       select ${utc("date_trunc('minute', p.created_at)")} as minute,
              count(*) filter (where p.status between 200 and 299)::int as delivered,
              count(*) filter (where p.status is null or p.status not between 200 and 299)::int as failed,
+             round(avg(p.duration_ms))::int as latency_ms_avg, max(p.duration_ms) as latency_ms_max,
              (select ${utc('oldest_counted')} from capped) as oldest_counted
       from per_trigger p
       group by date_trunc('minute', p.created_at)

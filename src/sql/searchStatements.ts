@@ -56,6 +56,7 @@ const INVOCATION_ROW = `json_build_object(
   'http_status', l.status,
   'type', l.response->>'type',
   'created_at', ${utc('l.created_at')},
+  'duration_ms', l.duration_ms,
   'response_preview', left(coalesce(l.response->'data'->>'message', l.response->'data'->>'body', (l.response->'data')::text, ''), ${PREVIEW}))`;
 
 /**

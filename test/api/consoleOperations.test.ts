@@ -65,16 +65,22 @@ async function addEvent(state: EventState): Promise<string> {
   return rows[0]!.id;
 }
 
-/** Writes one attempt of an event, `age` seconds ago. */
-async function addAttempt(eventId: string, status: number | null, age: number, trigger = 'alpha'): Promise<void> {
+/** Writes one attempt of an event, made at `at`, that took `durationMs` (null: logged before durations were). */
+async function addAttempt(
+  eventId: string,
+  status: number | null,
+  at: Date,
+  trigger = 'alpha',
+  durationMs: number | null = 10,
+): Promise<void> {
   const response =
     status !== null && status >= 200 && status < 300
       ? { type: 'webhook_response', data: { status, headers: [], body: 'fine' }, version: '2' }
       : { type: 'client_error', data: { message: status === null ? 'ECONNREFUSED' : 'boom' }, version: '2' };
   await api.pool.query(
-    `insert into event_triggers.event_invocation_logs (event_id, trigger_name, status, request, response, created_at)
-     values ($1, $2, $3, '{"payload":{},"headers":[],"version":"2"}', $4, now() - make_interval(secs => $5))`,
-    [eventId, trigger, status, JSON.stringify(response), age],
+    `insert into event_triggers.event_invocation_logs (event_id, trigger_name, status, request, response, created_at, duration_ms)
+     values ($1, $2, $3, '{"payload":{},"headers":[],"version":"2"}', $4, $5, $6)`,
+    [eventId, trigger, status, JSON.stringify(response), at.toISOString(), durationMs],
   );
 }
 
@@ -183,13 +189,16 @@ describe('get_delivery_stats', () => {
     await clearEvents();
     const event = await addEvent({ delivered: true });
     const other = await addEvent({ trigger: 'beta', error: true });
-    // Ages in seconds, kept away from minute boundaries' ambiguity by reading the buckets back by time.
-    await addAttempt(event, 200, 0);
-    await addAttempt(event, 500, 0);
-    await addAttempt(event, null, 0);
-    await addAttempt(event, 204, 600);
-    await addAttempt(event, 200, 7200); // two hours ago: outside the chart
-    await addAttempt(other, 503, 0, 'beta');
+    // At the start of this minute and of the one ten minutes before: whenever the minute turns, each
+    // bucket is found by its time, and holds them all.
+    const thisMinute = Math.floor(Date.now() / 60_000) * 60_000;
+    const tenBefore = thisMinute - 600_000;
+    await addAttempt(event, 200, new Date(thisMinute), 'alpha', 20);
+    await addAttempt(event, 500, new Date(thisMinute), 'alpha', 41);
+    await addAttempt(event, null, new Date(thisMinute), 'alpha', 60);
+    await addAttempt(event, 204, new Date(tenBefore), 'alpha', null); // logged before durations were
+    await addAttempt(event, 200, new Date(thisMinute - 7_200_000)); // two hours ago: outside the chart
+    await addAttempt(other, 503, new Date(thisMinute), 'beta', 300);
 
     const res = await api.query('get_delivery_stats', {});
     expect(res.status).toBe(200);
@@ -204,10 +213,11 @@ describe('get_delivery_stats', () => {
       minutes.reduce((sum: number, m: { delivered: number; failed: number }) => sum + m[key], 0);
     expect(total('delivered')).toBe(2);
     expect(total('failed')).toBe(3);
-    // The attempt ten minutes ago is in the bucket of its minute.
-    const tenAgo = Date.now() - 600_000;
-    const bucket = minutes.find((m: { minute: string }) => Date.parse(m.minute) <= tenAgo && tenAgo < Date.parse(m.minute) + 60_000);
-    expect(bucket.delivered).toBe(1);
+    const bucket = (at: number) => minutes.find((m: { minute: string }) => Date.parse(m.minute) === at);
+    expect(bucket(tenBefore)).toMatchObject({ delivered: 1, failed: 0, latency_ms_avg: null, latency_ms_max: null });
+    // Alpha's three attempts and beta's, their average and the slowest.
+    expect(bucket(thisMinute)).toMatchObject({ delivered: 1, failed: 3, latency_ms_avg: 105, latency_ms_max: 300 });
+    expect(bucket(thisMinute - 1_800_000)).toMatchObject({ delivered: 0, failed: 0, latency_ms_avg: null, latency_ms_max: null });
 
     const one = await api.query('get_delivery_stats', { name: 'beta', minutes: 5 });
     expect(one.json.minutes).toHaveLength(5);
@@ -249,9 +259,10 @@ describe('search_event_logs and search_event_invocation_logs', () => {
       delivered: await addEvent({ delivered: true, age: 10 }),
       other: await addEvent({ trigger: 'beta', delivered: true }),
     };
-    await addAttempt(ids.failed!, 500, 59);
-    await addAttempt(ids.delivered!, 200, 9);
-    await addAttempt(ids.old!, 200, 7199);
+    const ago = (seconds: number) => new Date(Date.now() - seconds * 1000);
+    await addAttempt(ids.failed!, 500, ago(59));
+    await addAttempt(ids.delivered!, 200, ago(9));
+    await addAttempt(ids.old!, 200, ago(7199));
   });
 
   const search = async (args: Record<string, unknown>) => {
@@ -304,7 +315,7 @@ describe('search_event_logs and search_event_invocation_logs', () => {
     const all = await attempts({});
     expect(all.invocations.map((l) => l.event_id)).toEqual([ids.delivered, ids.failed, ids.old]);
     expect(all.invocations[1]).toMatchObject({ http_status: 500, type: 'client_error', response_preview: 'boom' });
-    expect(all.invocations[0]).toMatchObject({ http_status: 200, type: 'webhook_response', response_preview: 'fine' });
+    expect(all.invocations[0]).toMatchObject({ http_status: 200, type: 'webhook_response', response_preview: 'fine', duration_ms: 10 });
     expect((await attempts({ status: 'failure' })).invocations.map((l) => l.event_id)).toEqual([ids.failed]);
     expect((await attempts({ status: 'success', since: new Date(Date.now() - 3600_000).toISOString() })).invocations).toHaveLength(1);
     expect((await attempts({ event_id: ids.old })).invocations.map((l) => l.event_id)).toEqual([ids.old]);

@@ -64,13 +64,22 @@ export async function getEventTriggers(ctx: OperationContext, tx: Tx, args: GetE
   return { triggers, delivered_since: new Date(deliveredSince).toISOString(), count_limit: COUNT_LIMIT };
 }
 
+interface StatsRow {
+  minute: string;
+  delivered: number;
+  failed: number;
+  latency_ms_avg: number | null;
+  latency_ms_max: number | null;
+  oldest_counted: string | null;
+}
+
 export async function getDeliveryStats(ctx: OperationContext, tx: Tx, args: GetDeliveryStatsArgs) {
   if (args.name !== undefined) await loadDefinition(ctx, tx, args.name);
   // Whole minutes: the current one (still counting) and the minutes - 1 before it.
   const now = Date.now();
   const currentMinute = now - (now % 60_000);
   const since = new Date(currentMinute - (args.minutes - 1) * 60_000);
-  const { rows } = await tx.client.query<{ minute: string; delivered: number; failed: number; oldest_counted: string | null }>({
+  const { rows } = await tx.client.query<StatsRow>({
     ...ctx.sql.overview.deliveryStats,
     values: [args.name ?? null, since.toISOString(), STATS_ATTEMPT_LIMIT],
   });
@@ -78,7 +87,13 @@ export async function getDeliveryStats(ctx: OperationContext, tx: Tx, args: GetD
   const minutes = Array.from({ length: args.minutes }, (_, i) => {
     const at = since.getTime() + i * 60_000;
     const row = byMinute.get(at);
-    return { minute: new Date(at).toISOString(), delivered: row?.delivered ?? 0, failed: row?.failed ?? 0 };
+    return {
+      minute: new Date(at).toISOString(),
+      delivered: row?.delivered ?? 0,
+      failed: row?.failed ?? 0,
+      latency_ms_avg: row?.latency_ms_avg ?? null,
+      latency_ms_max: row?.latency_ms_max ?? null,
+    };
   });
   return {
     since: since.toISOString(),
