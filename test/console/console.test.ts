@@ -50,6 +50,34 @@ async function expectNoHorizontalOverflow() {
   expect(scroll, 'the page scrolls sideways').toBeLessThanOrEqual(client);
 }
 
+/**
+ * What a screen reader or keyboard user needs of every view: one h1; every control with a label; every
+ * button and link with a name; every image (the chart) with a name. Returns the problems found.
+ */
+const AUDIT = `(() => {
+  const problems = [];
+  const visible = (el) => el.getClientRects().length > 0;
+  const name = (el) => (el.getAttribute('aria-label') || el.textContent || el.getAttribute('title') || '').trim();
+  const h1s = [...document.querySelectorAll('h1')].filter(visible);
+  if (h1s.length !== 1) problems.push(h1s.length + ' visible h1');
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (!visible(el) || el.type === 'hidden') continue;
+    if (el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) problems.push('unlabelled ' + el.outerHTML.slice(0, 80));
+  }
+  for (const el of document.querySelectorAll('button, a[href]')) {
+    if (visible(el) && name(el) === '') problems.push('nameless ' + el.outerHTML.slice(0, 80));
+  }
+  for (const el of document.querySelectorAll('[role=img]')) {
+    const labelled = (el.getAttribute('aria-labelledby') || '').split(' ').map((id) => document.getElementById(id)).filter(Boolean);
+    if (!el.getAttribute('aria-label') && labelled.length === 0) problems.push('nameless image');
+  }
+  return problems;
+})()`;
+
+async function expectAccessible(view: string) {
+  expect(await page.evaluate<string[]>(AUDIT), view).toEqual([]);
+}
+
 beforeAll(async () => {
   await checkConsoleBuilt();
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -99,8 +127,10 @@ describe('the console', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('That admin secret is wrong.');
     expect(await page.getByLabel('Admin secret').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible('sign-in');
+    // By keyboard: Enter in the field signs in.
     await page.getByLabel('Admin secret').fill(SECRET);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Admin secret').press('Enter');
     await page.getByRole('heading', { name: 'Event triggers' }).waitFor();
     expect(await page.evaluate("sessionStorage.getItem('pg-event-triggers:admin-secret')")).toBe(SECRET);
   });
@@ -124,6 +154,7 @@ describe('the console', () => {
     await chart.waitFor();
     expect(await chart.locator('desc').textContent()).toContain('3 delivered and 6 failed attempts in the last 60 minutes');
     await expectNoHorizontalOverflow();
+    await expectAccessible('triggers');
     await screenshot('triggers');
   });
 
@@ -134,7 +165,17 @@ describe('the console', () => {
     expect(await page.getByLabel('Status').inputValue()).toBe('error');
     const rows = page.locator('table.events tbody tr');
     await expect.poll(() => rows.count()).toBe(3);
+    await expectAccessible('trigger');
     await screenshot('trigger');
+    // The tabs follow the arrow keys; the panel shows the attempts, the three failed ones among them.
+    await page.getByRole('tab', { name: 'Processed' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByRole('tab', { name: 'Invocation logs' }).getAttribute('aria-selected')).toBe('true');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Invocation logs');
+    await expect.poll(() => page.locator('table.invocations tbody tr').count()).toBe(3);
+    expect(await page.locator('table.invocations tbody tr').first().textContent()).toContain('500');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => rows.count()).toBe(3);
 
     const eventId = (await rows.first().getAttribute('data-event'))!;
     await rows
@@ -154,10 +195,11 @@ describe('the console', () => {
     expect(delivered.length).toBe(before + 1);
     expect(delivered.at(-1)!.path).toBe('/flaky');
     await page.getByText('Redelivered: the webhook accepted it.').waitFor();
+    await expectAccessible('event');
     // Both attempts are listed, the newest (200) open.
     expect(await page.locator('ol.attempts > li').count()).toBe(2);
     expect(await page.locator('ol.attempts > li').first().locator(':scope > details > summary').textContent()).toContain('HTTP 200');
-    await screenshot('event');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'event.png'), fullPage: true });
     expect((await counts('orders_flaky')).failed).toBe(2);
   });
 
@@ -176,6 +218,7 @@ describe('the console', () => {
     await page.getByLabel('Payload (JSON)').fill('{"id": ');
     await page.getByRole('button', { name: 'Invoke' }).click();
     await page.locator('#invoke-payload-error').getByText('Not valid JSON').waitFor();
+    await expectAccessible('invoke');
   });
 
   test('creates a trigger through the form, showing the API errors next to their fields', async () => {
@@ -190,7 +233,9 @@ describe('the console', () => {
     expect(await page.getByLabel('Webhook URL').getAttribute('aria-invalid')).toBe('true');
     expect(await page.evaluate('document.activeElement?.id')).toBe('webhook');
     expect(await page.locator('#webhook-error').isVisible()).toBe(true);
-    await screenshot('form-error');
+    expect(await page.getByLabel('Webhook URL').getAttribute('aria-describedby')).toContain('webhook-error');
+    await expectAccessible('form');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'form-error.png'), fullPage: true });
 
     // not-exists at $.args: the message names the table, so it goes to the table's fieldset.
     await page.getByLabel('Webhook URL').fill(`${new URL(hook.url).origin}/audit`);

@@ -68,7 +68,9 @@ export function deliveryChart(stats: DeliveryStats, title: string): HTMLElement 
     }
   }
   minutes.forEach((m, i) => {
-    const label = `${hhmm(m.minute)}: ${m.delivered} delivered, ${m.failed} failed${typeof m.latency_ms_avg === 'number' ? `, ${Math.round(m.latency_ms_avg)} ms on average` : ''}`;
+    const latency =
+      typeof m.latency_ms_avg === 'number' ? `, ${Math.round(m.latency_ms_avg)} ms on average, slowest ${m.latency_ms_max ?? '?'} ms` : '';
+    const label = `${hhmm(m.minute)}: ${m.delivered} delivered, ${m.failed} failed${latency}`;
     const group = svg('g', {}, svg('title', {}, label));
     if (m.delivered > 0) {
       group.append(

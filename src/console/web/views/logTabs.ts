@@ -4,11 +4,11 @@
  * and refreshes itself while its first page is shown. The tab and filters live in the address.
  */
 import { ApiFailure, query } from '../api.js';
-import { announce, clipped, h, replaceContent, statusBadge, timeElement } from '../dom.js';
-import { formatBytes } from '../json.js';
+import { announce, h, replaceContent } from '../dom.js';
 import { poll, type Poller } from '../poll.js';
-import { href, replaceParams, type Stop } from '../router.js';
+import { replaceParams, type Stop } from '../router.js';
 import type { EventRow, InvocationRow } from '../types.js';
+import { eventTable, invocationTable } from './logRows.js';
 
 export type Tab = 'pending' | 'processed' | 'invocations';
 const TABS: Array<[Tab, string]> = [
@@ -250,24 +250,17 @@ export function logTabs(name: string, params: URLSearchParams, onRedelivered: ()
         : `Showing ${first}–${first + rows.length - 1}, newest first${state.page === 0 ? '; refreshed every 3 s' : ''}.`;
     replaceContent(
       results,
-      state.tab === 'invocations' ? invocationTable(rows as InvocationRow[]) : eventTable(rows as EventRow[], state.tab),
-      pager(hasMore, rows.length),
+      state.tab === 'invocations' ? invocationTable(rows as InvocationRow[]) : eventTable(rows as EventRow[], state.tab, redeliverFromList),
+      pager(hasMore),
     );
   }
 
-  function pager(hasMore: boolean, shown: number): HTMLElement {
+  function pager(hasMore: boolean): HTMLElement {
     const newer = h('button', { type: 'button', class: 'small', disabled: state.page === 0, 'data-key': 'newer' }, '← Newer');
     const older = h('button', { type: 'button', class: 'small', disabled: !hasMore, 'data-key': 'older' }, 'Older →');
     newer.addEventListener('click', () => turn(-1));
     older.addEventListener('click', () => turn(1));
-    return h(
-      'nav',
-      { class: 'pager', 'aria-label': 'Pages' },
-      newer,
-      h('span', { class: 'hint' }, `Page ${state.page + 1}`),
-      older,
-      shown === 0 ? null : null,
-    );
+    return h('nav', { class: 'pager', 'aria-label': 'Pages' }, newer, h('span', { class: 'hint' }, `Page ${state.page + 1}`), older);
   }
 
   function turn(delta: number) {
@@ -276,139 +269,20 @@ export function logTabs(name: string, params: URLSearchParams, onRedelivered: ()
     reload();
   }
 
-  function eventTable(rows: EventRow[], tab: Tab): HTMLElement {
-    if (rows.length === 0) return h('p', { class: 'empty' }, tab === 'pending' ? 'No pending events.' : 'No processed events match.');
-    return h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'events' },
-        h('caption', { class: 'visually-hidden' }, tab === 'pending' ? 'Pending events' : 'Processed events'),
-        h(
-          'colgroup',
-          {},
-          h('col', { class: 'col-time' }),
-          h('col', { class: 'col-id' }),
-          h('col', { class: 'col-op' }),
-          h('col', { class: 'col-status' }),
-          h('col', { class: 'col-tries' }),
-          h('col', { class: 'col-time' }),
-          h('col', { class: 'col-preview' }),
-          h('col', { class: 'col-action' }),
-        ),
-        h(
-          'thead',
-          {},
-          h('tr', {}, ...['Created', 'Event', 'Op', 'Status', 'Tries', 'Next retry', 'Data', ''].map((t) => h('th', { scope: 'col' }, t))),
-        ),
-        h(
-          'tbody',
-          {},
-          ...rows.map((e) =>
-            h(
-              'tr',
-              { 'data-event': e.id },
-              h('td', {}, timeElement(e.created_at)),
-              h(
-                'td',
-                {},
-                h(
-                  'a',
-                  {
-                    href: href(['events', e.id]),
-                    class: 'mono clip',
-                    title: e.id,
-                    'aria-label': `Event ${e.id}`,
-                    'data-key': `${e.id}:link`,
-                  },
-                  e.id.slice(0, 8),
-                ),
-              ),
-              h('td', {}, e.op ?? '—'),
-              h('td', {}, statusBadge(e.status)),
-              h('td', { class: 'num' }, e.tries),
-              h('td', {}, e.next_retry_at ? timeElement(e.next_retry_at, true) : h('span', { class: 'muted' }, '—')),
-              h('td', {}, clipped(e.payload_preview, 'mono'), h('span', { class: 'hint' }, ` ${formatBytes(e.payload_bytes)}`)),
-              h('td', {}, e.status === 'error' || e.status === 'delivered' ? redeliverButton(e.id) : null),
-            ),
-          ),
-        ),
-      ),
-    );
-  }
-
-  function redeliverButton(eventId: string): HTMLElement {
-    const button = h(
-      'button',
-      { type: 'button', class: 'small', 'data-key': `${eventId}:redeliver`, 'aria-label': `Redeliver event ${eventId}` },
-      'Redeliver',
-    );
-    button.addEventListener('click', () => {
-      button.disabled = true;
-      query('redeliver_event', { event_id: eventId }).then(
-        () => {
-          announce(`Event ${eventId.slice(0, 8)} will be delivered again.`);
-          summary.textContent = `Event ${eventId.slice(0, 8)} will be delivered again: see it under Pending, or open it to watch.`;
-          onRedelivered();
-          poller?.now();
-        },
-        (error: unknown) => {
-          button.disabled = false;
-          summary.textContent = `Event ${eventId.slice(0, 8)} was not redelivered: ${(error as Error).message}`;
-        },
-      );
-    });
-    return button;
-  }
-
-  function invocationTable(rows: InvocationRow[]): HTMLElement {
-    if (rows.length === 0) return h('p', { class: 'empty' }, 'No attempts match.');
-    const durations = rows.some((r) => r.duration_ms !== undefined);
-    return h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'invocations' },
-        h('caption', { class: 'visually-hidden' }, 'Invocation logs'),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ...['Time', 'Event', 'HTTP status', 'Outcome', ...(durations ? ['Duration'] : []), 'Response'].map((t) =>
-              h('th', { scope: 'col' }, t),
-            ),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          ...rows.map((l) => {
-            const ok = l.http_status !== null && l.http_status >= 200 && l.http_status < 300;
-            return h(
-              'tr',
-              {},
-              h('td', {}, timeElement(l.created_at)),
-              h(
-                'td',
-                {},
-                h(
-                  'a',
-                  { href: href(['events', l.event_id]), class: 'mono', title: l.event_id, 'aria-label': `Event ${l.event_id}` },
-                  l.event_id.slice(0, 8),
-                ),
-              ),
-              h('td', { class: 'num' }, l.http_status ?? 'none'),
-              h('td', {}, statusBadge(ok ? 'delivered' : 'error')),
-              durations ? h('td', { class: 'num' }, l.duration_ms == null ? '—' : `${l.duration_ms} ms`) : null,
-              h('td', {}, clipped(l.response_preview, 'mono')),
-            );
-          }),
-        ),
-      ),
+  /** Redelivers one event of the list, and says so above it. */
+  function redeliverFromList(eventId: string, button: HTMLButtonElement) {
+    button.disabled = true;
+    query('redeliver_event', { event_id: eventId }).then(
+      () => {
+        announce(`Event ${eventId.slice(0, 8)} will be delivered again.`);
+        summary.textContent = `Event ${eventId.slice(0, 8)} will be delivered again: see it under Pending, or open it to watch.`;
+        onRedelivered();
+        poller?.now();
+      },
+      (error: unknown) => {
+        button.disabled = false;
+        summary.textContent = `Event ${eventId.slice(0, 8)} was not redelivered: ${(error as Error).message}`;
+      },
     );
   }
 

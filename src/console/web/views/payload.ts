@@ -4,15 +4,22 @@
  * SHOWN_CHARACTERS are shown, with a button that shows all. Copy always copies the whole text.
  */
 import { h } from '../dom.js';
-import { formatBytes, prettyJson } from '../json.js';
+import { formatBytes, parseExact, prettyJson } from '../json.js';
 
 export const SHOWN_CHARACTERS = 20_000;
 
 let blocks = 0;
 
+/** A value as pretty JSON; a string that holds JSON (a response body) too, any other string as it is. */
 export function jsonBlock(value: unknown, label: string): HTMLElement {
-  const text = typeof value === 'string' ? value : prettyJson(value);
-  return textBlock(text, label);
+  if (typeof value !== 'string') return textBlock(prettyJson(value), label);
+  let parsed: unknown;
+  try {
+    parsed = parseExact(value);
+  } catch {
+    return textBlock(value, label);
+  }
+  return textBlock(parsed !== null && typeof parsed === 'object' ? prettyJson(parsed) : value, label);
 }
 
 export function textBlock(text: string, label: string): HTMLElement {

@@ -77,10 +77,10 @@ function render(main: HTMLElement, def: TriggerDefinition | undefined): void {
       'div',
       { class: 'op-details' },
       field({
-        label: `${op.toUpperCase()}: fire when these columns change`,
+        label: `${op.toUpperCase()}: columns listened to`,
         control: columns,
         path: `$.args.${op}.columns`,
-        hint: op === 'update' ? '* or a comma-separated list' : '* (any row)',
+        hint: op === 'update' ? '* or a list (a, b): fires when one of them changes' : '* (every row)',
       }),
       field({
         label: `${op.toUpperCase()}: columns to send`,
@@ -278,7 +278,7 @@ function render(main: HTMLElement, def: TriggerDefinition | undefined): void {
         summary.hidden = false;
         replaceContent(
           summary,
-          h('p', {}, h('strong', {}, editing ? 'Not saved: ' : 'Not created: '), placed ? 'see the field marked below.' : message),
+          h('p', {}, h('strong', {}, editing ? 'Not saved: ' : 'Not created: '), message, placed ? ' (at the field marked below)' : ''),
         );
         if (!placed) summary.focus();
       },
