@@ -255,6 +255,57 @@ describe('the console', () => {
       enable_manual: true,
     });
   });
+
+  test('edits a trigger (the API refusing a value first), then deletes it after asking', async () => {
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit orders_audit' }).waitFor();
+    expect(await page.getByLabel('Name', { exact: true }).isDisabled()).toBe(true);
+    await page.getByLabel('Retries', { exact: true }).fill('-1');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => page.locator('#retry-num-error').textContent()).toBe('must not be negative');
+    await page.getByLabel('Retries', { exact: true }).fill('2');
+    await page.getByLabel('Seconds between').fill('30');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Saved orders_audit.').waitFor();
+    await page.getByText('2 retries every 30 s, timeout 60 s').waitFor();
+    expect((await api('get_event_triggers', { name: 'orders_audit' })).triggers[0].definition.retry_conf).toEqual({
+      num_retries: 2,
+      interval_sec: 30,
+      timeout_sec: 60,
+    });
+
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete orders_audit?' });
+    await dialog.waitFor();
+    // Cancel (focused first) keeps it; Delete trigger deletes it.
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await dialog.getByRole('button', { name: 'Delete trigger' }).click();
+    await page.getByText('Deleted the event trigger orders_audit.').waitFor();
+    await page.getByRole('heading', { name: 'Event triggers' }).waitFor();
+    expect(await page.locator('tr[data-trigger="orders_audit"]').count()).toBe(0);
+    const after = await callApi(base, '/v1/query', {
+      body: { type: 'get_event_triggers', args: { name: 'orders_audit' } },
+      headers: { 'x-hasura-admin-secret': SECRET },
+    });
+    expect(after.json.code).toBe('not-exists');
+    // The circuit column is there exactly when the daemon has flow control (get_flow_control_state).
+    const flow = await callApi(base, '/v1/query', {
+      body: { type: 'get_flow_control_state', args: {} },
+      headers: { 'x-hasura-admin-secret': SECRET },
+    });
+    const circuit = page.getByRole('columnheader', { name: 'Circuit' });
+    if (flow.status === 200) {
+      await circuit.waitFor();
+      const state = flow.json.triggers.find((t: { name: string }) => t.name === 'orders_sync').circuit.state as string;
+      expect(await page.locator('tr[data-trigger="orders_sync"] .circuit').textContent()).toContain(state.replace('_', ' '));
+    } else {
+      expect(flow.json.error).toBe('unknown operation type "get_flow_control_state"');
+      expect(await circuit.count()).toBe(0);
+    }
+  });
 });
 
 describe('layout', () => {
@@ -262,6 +313,10 @@ describe('layout', () => {
   const LONG_TABLE = `t${'_a_table_name_that_goes_on'.repeat(3)}`.slice(0, 63);
 
   beforeAll(async () => {
+    // Signed in whether or not the tests above ran (-t runs this one alone).
+    await page.goto(`${base}/console`);
+    await page.evaluate(`sessionStorage.setItem('pg-event-triggers:admin-secret', ${JSON.stringify(SECRET)})`);
+    await page.reload();
     await database.pool.query(`create table public.${LONG_TABLE} (id bigint primary key, blob text)`);
     await api('create_event_trigger', {
       name: LONG_NAME,

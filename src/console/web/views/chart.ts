@@ -97,9 +97,11 @@ export function deliveryChart(stats: DeliveryStats, title: string): HTMLElement 
   if (hasLatency) {
     const ly = (ms: number) => TOP + plotHeight - (ms / latencyMax) * plotHeight;
     const points = minutes
-      .map((m, i) => (typeof m.latency_ms_avg === 'number' ? `${x(i) + barWidth / 2},${ly(m.latency_ms_avg)}` : undefined))
-      .filter((p): p is string => p !== undefined);
-    parts.push(svg('polyline', { points: points.join(' '), class: 'latency' }));
+      .map((m, i) => (typeof m.latency_ms_avg === 'number' ? ([x(i) + barWidth / 2, ly(m.latency_ms_avg)] as const) : undefined))
+      .filter((p) => p !== undefined);
+    parts.push(svg('polyline', { points: points.map(([px, py]) => `${px},${py}`).join(' '), class: 'latency' }));
+    // A dot per minute as well: a minute alone (no neighbour to draw a line to) still shows.
+    for (const [px, py] of points) parts.push(svg('circle', { cx: px, cy: py, r: 2.5, class: 'latency-dot' }));
     for (const fraction of [0, 0.5, 1]) {
       parts.push(
         svg('text', { x: WIDTH - RIGHT + 6, y: ly(latencyMax * fraction) + 4, class: 'axis axis-latency' }, `${latencyMax * fraction} ms`),
