@@ -59,7 +59,7 @@ export function eventTable(rows: EventRow[], tab: Tab, redeliver: (eventId: stri
             h('td', { class: 'num' }, e.tries),
             h('td', {}, e.next_retry_at ? timeElement(e.next_retry_at, true) : h('span', { class: 'muted' }, '—')),
             h('td', {}, clipped(e.payload_preview, 'mono'), h('span', { class: 'hint' }, ` ${formatBytes(e.payload_bytes)}`)),
-            h('td', {}, e.status === 'error' || e.status === 'delivered' ? redeliverButton(e.id, redeliver) : null),
+            h('td', {}, actionFor(e, redeliver)),
           ),
         ),
       ),
@@ -117,12 +117,18 @@ export function invocationTable(rows: InvocationRow[]): HTMLElement {
   );
 }
 
-function redeliverButton(eventId: string, redeliver: (eventId: string, button: HTMLButtonElement) => void): HTMLElement {
+/**
+ * Redeliver for a settled event; for one waiting for its retry, Retry now (the same operation: it is
+ * delivered at once, its tries counted afresh). An event being delivered has none: the API would answer busy.
+ */
+function actionFor(e: EventRow, redeliver: (eventId: string, button: HTMLButtonElement) => void): HTMLElement | null {
+  const label = e.status === 'error' || e.status === 'delivered' ? 'Redeliver' : e.status === 'retrying' ? 'Retry now' : undefined;
+  if (label === undefined) return null;
   const button = h(
     'button',
-    { type: 'button', class: 'small', 'data-key': `${eventId}:redeliver`, 'aria-label': `Redeliver event ${eventId}` },
-    'Redeliver',
+    { type: 'button', class: 'small', 'data-key': `${e.id}:redeliver`, 'aria-label': `${label}: event ${e.id}` },
+    label,
   );
-  button.addEventListener('click', () => redeliver(eventId, button));
+  button.addEventListener('click', () => redeliver(e.id, button));
   return button;
 }
