@@ -14,6 +14,9 @@ const ONE_AT_A_TIME = [
   'test/delivery/wakeLock.test.ts',
   'test/delivery/concurrency.test.ts',
   'test/delivery/load.test.ts',
+  'test/delivery/isolation.test.ts',
+  'test/delivery/circuitBreaker.test.ts',
+  'test/delivery/limits.test.ts',
 ];
 
 const shared = {

@@ -78,7 +78,12 @@ export async function startDaemon(databaseUrl: string): Promise<Contender & { ap
       .map((pair) => [pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1)]),
   );
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const daemon = await spawnDaemon({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...extra }, 60_000, nodeArgs);
+  const daemon = await spawnDaemon(
+    { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...extra },
+    60_000,
+    nodeArgs,
+    process.env.BENCH_DAEMON_CLI || undefined,
+  );
   return {
     pid: daemon.child.pid!,
     apiUrl: daemon.url,

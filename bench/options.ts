@@ -22,9 +22,12 @@ export interface BenchOptions {
   concurrency: number;
   latencyRate: number;
   latencySeconds: number;
+  /** The isolation run: the healthy trigger's rate, and the hung trigger's due events. */
+  isolationRate: number;
+  isolationBacklog: number;
   /** Pending events for the memory run. */
   backlog: number;
-  /** Scenarios to run (all when unset): capture,http,daemon,peer,latency,memory. */
+  /** Scenarios to run (all when unset): capture,http,daemon,peer,latency,isolation,memory. */
   only: Set<string> | undefined;
   databaseUrl: string | undefined;
 }
@@ -40,6 +43,8 @@ export function readOptions(): BenchOptions {
     concurrency: integer('BENCH_CONCURRENCY', 100),
     latencyRate: integer('BENCH_LATENCY_RATE', 500),
     latencySeconds: integer('BENCH_LATENCY_SECONDS', 20),
+    isolationRate: integer('BENCH_ISOLATION_RATE', 200),
+    isolationBacklog: integer('BENCH_ISOLATION_BACKLOG', 2000),
     backlog: integer('BENCH_BACKLOG', 100_000),
     only: only?.length ? new Set(only) : undefined,
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
@@ -55,9 +60,12 @@ Environment (all optional):
   BENCH_CONNECTIONS      producer connections (8)
   BENCH_CONCURRENCY      webhook requests in flight for every contender (100, the daemon's default)
   BENCH_LATENCY_RATE     events per second in the latency run (500)
-  BENCH_LATENCY_SECONDS  length of the latency run (20)
+  BENCH_LATENCY_SECONDS  length of the latency and isolation runs (20)
+  BENCH_ISOLATION_RATE   events per second of the healthy trigger in the isolation run (200)
+  BENCH_ISOLATION_BACKLOG due events of the trigger whose endpoint hangs in the isolation run (2000)
   BENCH_BACKLOG          pending events in the memory run (100000)
-  BENCH_ONLY             a comma list of: capture,http,daemon,peer,latency,memory
+  BENCH_ONLY             a comma list of: capture,http,daemon,peer,latency,isolation,memory
   BENCH_DAEMON_ENV       extra daemon settings, e.g. EVENTS_FETCH_BATCH_SIZE=200,DB_POOL_SIZE=20
   BENCH_DAEMON_NODE_ARGS node options for the daemon, e.g. "--cpu-prof --cpu-prof-dir=prof"
+  BENCH_DAEMON_CLI       another build's dist/src/cli.js, to measure it with this bench (compare builds)
 `;

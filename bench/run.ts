@@ -10,9 +10,19 @@ import { HELP, readOptions, type BenchOptions } from './options.js';
 import { PEER_CONFIGS, installPeer, type PeerConfigName } from './peers/graphileWorker.js';
 import { provisionBenchPostgres, type BenchPostgres } from './postgres.js';
 import { format, Results, targetTable, type Target } from './report.js';
-import { backlogDrain, captureRate, endToEnd, httpCeiling, latencyAtRate, withClient, type Stage } from './scenarios.js';
+import { startHungEndpoint } from './hungEndpoint.js';
+import {
+  backlogDrain,
+  captureRate,
+  endToEnd,
+  httpCeiling,
+  latencyAtRate,
+  latencyBesideHungEndpoint,
+  withClient,
+  type Stage,
+} from './scenarios.js';
 import { createTrigger } from './trigger.js';
-import { CREATE_TABLE, TABLE } from './workload.js';
+import { CREATE_HUNG_TABLE, CREATE_TABLE, HUNG_TABLE, TABLE } from './workload.js';
 
 const MB = 1024 * 1024;
 
@@ -143,6 +153,39 @@ async function main() {
       }
     }
 
+    if (wants('isolation')) {
+      const { isolationRate: rate, latencySeconds: seconds, isolationBacklog: backlog } = options;
+      progress(`isolation: latency at ${rate} events/s, beside a trigger whose endpoint hangs with ${backlog} due events, and without`);
+      const hung = await startHungEndpoint();
+      try {
+        const daemon = await startDaemon(ours.url);
+        try {
+          await createTrigger(daemon.apiUrl, hung.url, 'bench_hung', HUNG_TABLE);
+        } finally {
+          await daemon.stop();
+        }
+        // Alternated, so both sides meet the same machine.
+        for (let run = 0; run < options.runs; run += 1) {
+          for (const fault of [false, true]) {
+            const latency = await latencyBesideHungEndpoint(ours, sink, () => startDaemon(ours.url), {
+              rate,
+              seconds,
+              backlog,
+              poolSize: options.concurrency,
+              hung: fault ? hung : undefined,
+            });
+            const key = fault ? 'isolation.hung' : 'isolation.clean';
+            const name = fault ? `beside a hung endpoint with ${backlog.toLocaleString('en-US')} due events` : 'without the fault';
+            results.add(`${key}.p50`, `healthy trigger latency p50 at ${rate}/s, ${name}`, 'ms', latency.p50);
+            results.add(`${key}.p99`, `healthy trigger latency p99 at ${rate}/s, ${name}`, 'ms', latency.p99);
+            results.add(`${key}.max`, `healthy trigger latency max at ${rate}/s, ${name}`, 'ms', latency.max);
+          }
+        }
+      } finally {
+        await hung.close();
+      }
+    }
+
     if (wants('memory')) {
       progress(`memory and round trips: draining ${options.backlog} pending events (through a round-trip counter)`);
       const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.backlog, options.connections, true);
@@ -185,12 +228,15 @@ async function prepareOurs(
   baseline: boolean,
 ): Promise<Stage> {
   const url = await postgres.createDatabase('bench_ours');
-  await withClient(url, (client) => client.query(CREATE_TABLE));
+  await withClient(url, async (client) => {
+    await client.query(CREATE_TABLE);
+    await client.query(CREATE_HUNG_TABLE);
+  });
   const stage: Stage = {
     url,
     reset: () =>
       withClient(url, async (client) => {
-        await client.query(`truncate public.${TABLE} restart identity`);
+        await client.query(`truncate public.${TABLE}, public.${HUNG_TABLE} restart identity`);
         await client.query('truncate event_triggers.event_invocation_logs, event_triggers.event_log').catch(() => undefined);
       }),
   };
@@ -290,6 +336,17 @@ function targets(results: Results): Target[] {
       met: verdict(p99, (v) => v <= 50),
     },
     { goal: 'backlog drain with invocation logs >= 5,000 events/s', detail: rate(drain), met: verdict(drain, (v) => v >= 5000) },
+    {
+      goal: 'beside a hung endpoint: p50 within a few ms (5) of no fault, max < 1 s',
+      detail: `p50 ${fmt(get('isolation.hung.p50'), 'ms')} (without the fault ${fmt(get('isolation.clean.p50'), 'ms')}), p99 ${fmt(
+        get('isolation.hung.p99'),
+        'ms',
+      )} (${fmt(get('isolation.clean.p99'), 'ms')}), max ${fmt(get('isolation.hung.max'), 'ms')}`,
+      met:
+        get('isolation.hung.p50') === undefined
+          ? undefined
+          : get('isolation.hung.p50')! - get('isolation.clean.p50')! <= 5 && get('isolation.hung.max')! < 1000,
+    },
     { goal: 'peak RSS <= 200 MB with 100,000 pending', detail: fmt(rss, 'MB'), met: verdict(rss, (v) => v <= 200) },
     { goal: 'fewer than 1 database round trip per event', detail: fmt(trips, ''), met: verdict(trips, (v) => v < 1) },
   ];

@@ -8,7 +8,8 @@ import type { Contender, Sink } from './contenders.js';
 import { cpuMs, peakRssBytes } from './processStats.js';
 import { percentile } from './report.js';
 import { startRoundTripCounter } from './roundTripCounter.js';
-import { insertAtRate, insertBulk, insertSingleRows, now } from './workload.js';
+import type { HungEndpoint } from './hungEndpoint.js';
+import { insertAtRate, insertBulk, insertHungBacklog, insertSingleRows, now } from './workload.js';
 
 /** A database prepared for one contender: its table, its capture, and a way back to empty. */
 export interface Stage {
@@ -175,6 +176,45 @@ export async function latencyAtRate(
   try {
     await sink.reset();
     const committedAt = await insertAtRate(stage.url, rate, seconds);
+    await sink.waitFor(committedAt.size, arrivalTimeout(committedAt.size));
+    const { arrivals = [] } = await sink.report(true);
+    const latencies = arrivals.map(([id, arrivedAt]) => arrivedAt - committedAt.get(id)!).filter(Number.isFinite);
+    return {
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      p99: percentile(latencies, 99),
+      max: percentile(latencies, 100),
+    };
+  } finally {
+    await contender.stop();
+  }
+}
+
+/**
+ * Latency at a steady rate while another trigger's endpoint hangs: `backlog` events of the hung trigger
+ * are due and its requests fill the pool before the measured inserts begin (`hung` undefined: the same
+ * run without the fault). Only the healthy trigger's events reach the sink.
+ */
+export async function latencyBesideHungEndpoint(
+  stage: Stage,
+  sink: Sink,
+  start: () => Promise<Contender>,
+  options: { rate: number; seconds: number; backlog: number; poolSize: number; hung: HungEndpoint | undefined },
+): Promise<Latency> {
+  await stage.reset();
+  const contender = await start();
+  try {
+    await sink.reset();
+    if (options.hung) {
+      await insertHungBacklog(stage.url, options.backlog);
+      const deadline = now() + 30_000;
+      while (options.hung.held() < options.poolSize) {
+        if (now() > deadline)
+          throw new Error(`the hung endpoint holds ${options.hung.held()} requests, not the pool's ${options.poolSize}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    const committedAt = await insertAtRate(stage.url, options.rate, options.seconds);
     await sink.waitFor(committedAt.size, arrivalTimeout(committedAt.size));
     const { arrivals = [] } = await sink.report(true);
     const latencies = arrivals.map(([id, arrivedAt]) => arrivedAt - committedAt.get(id)!).filter(Number.isFinite);

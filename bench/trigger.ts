@@ -4,13 +4,13 @@ import { TABLE } from './workload.js';
 
 export const TRIGGER = 'bench_orders_created';
 
-export async function createTrigger(apiUrl: string, webhookUrl: string): Promise<void> {
+export async function createTrigger(apiUrl: string, webhookUrl: string, name = TRIGGER, table = TABLE): Promise<void> {
   const response = await request(`${apiUrl}/v1/metadata`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       type: 'create_event_trigger',
-      args: { name: TRIGGER, table: { schema: 'public', name: TABLE }, webhook: webhookUrl, insert: { columns: '*' } },
+      args: { name, table: { schema: 'public', name: table }, webhook: webhookUrl, insert: { columns: '*' } },
     }),
   });
   const answer = await response.body.text();

@@ -19,6 +19,21 @@ export const CREATE_TABLE = `
     created_at timestamptz not null default now()
   )`;
 
+/** The isolation scenario's other table, whose trigger's endpoint hangs. */
+export const HUNG_TABLE = 'bench_hung_orders';
+export const CREATE_HUNG_TABLE = `create table if not exists public.${HUNG_TABLE} (id bigserial primary key, note text not null)`;
+
+/** `count` rows of the hung table in one statement: a backlog for its trigger. */
+export async function insertHungBacklog(url: string, count: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`insert into public.${HUNG_TABLE} (note) select 'stuck' from generate_series(1, $1::int)`, [count]);
+  } finally {
+    await client.end();
+  }
+}
+
 const INSERT_ONE = {
   name: 'bench-insert-one',
   text: `insert into public.${TABLE} (customer_id, amount, status, note) values ($1, $2, 'new', $3) returning id`,

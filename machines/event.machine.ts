@@ -10,16 +10,20 @@
  * AbortController, and measured on this project's machines (2 cores, Node 20) two invokes per event
  * cost ~150 µs of CPU, more than the HTTP call itself. See docs/performance.md.
  *
- * - pending: claimed by this daemon, waiting for a slot of the HTTP pool (the engine sends START). An
- *   event restored from the database while it waited for a retry is sent RESUME_WAIT instead.
+ * - pending: claimed by this daemon, waiting for a slot of the HTTP pool (the engine's scheduler sends
+ *   START, serving each trigger's queue in turn). An event restored from the database while it waited for
+ *   a retry is sent RESUME_WAIT instead.
  * - delivering.calling: one POST to the webhook. delivering.recording: the attempt, its verdict and
  *   its invocation log are written to the database; only then does the machine move on.
- * - retryWait: waits interval_sec, or the webhook's Retry-After, then queues for a slot again.
- * - delivered: a 2xx was recorded. error: attempts ran out. Both accept REDELIVER (redeliver_event).
- * - released: the event is no longer this daemon's (its lock was taken over, its trigger deleted, the
- *   daemon is draining, or its retry was parked in the database), so the actor has nothing left to do.
- *   If the daemon still holds the event when the actor lets go (its trigger could not be found, its
- *   outcome could not be written, it was cancelled other than by drain), `releaseLock` hands it back.
+ * - retryWait: waits its backoff (retry_conf), or the webhook's Retry-After, then queues for a slot again.
+ * - delivered: a 2xx was recorded. error: attempts ran out, or the webhook answered 410 Gone. Both accept
+ *   REDELIVER (redeliver_event).
+ * - relinquished: the event is no longer this daemon's (its lock was taken over, its trigger deleted, its
+ *   endpoint's circuit opened, the daemon is draining, or its retry was parked in the database), so the
+ *   actor has nothing left to do. If the daemon still holds the event when the actor lets go, the actor
+ *   releases it in the database: `handBack` when nothing is wrong with it (its endpoint's circuit is
+ *   open: it is due as before), `letGo` when something is (its trigger could not be found, its outcome
+ *   could not be written: due again only after a minute, so it cannot loop).
  *
  * Redelivery generations: event_log.redeliveries counts the resets of redeliver_event. The actor carries
  * the count it last saw (`generation`); a REDELIVER carries the count its reset wrote and is ignored
@@ -49,9 +53,12 @@ export interface AttemptReport {
   status: number | null;
   /** A valid Retry-After on a failed response, in ms: retry then, even past num_retries. */
   retryAfterMs: number | null;
-  /** The trigger's retry_conf when the attempt was made (a replace may change it between attempts). */
+  /** The trigger's num_retries when the attempt was made (a replace may change it between attempts). */
   numRetries: number;
-  intervalMs: number;
+  /** The wait before the next attempt if this one is retried: retry_conf's backoff for it (retryPolicy.ts). */
+  backoffMs: number;
+  /** The webhook said the event is gone for good (410 Gone): no more attempts. */
+  stopRetrying?: boolean;
   /** Set when the trigger no longer exists: nothing was sent. */
   triggerGone?: boolean;
   /** A one-line account, for the inspector and the logs. */
@@ -76,7 +83,9 @@ export type CancelReason =
   /** The daemon is draining: it releases every lock it holds at once afterwards. */
   | 'drain'
   /** The event's trigger is gone from this daemon's definitions (deleted, or a reload missed it). */
-  | 'triggerGone';
+  | 'triggerGone'
+  /** The event's endpoint is paused by its circuit breaker: the event waits in the database meanwhile. */
+  | 'paused';
 
 export interface EventContext {
   eventId: string;
@@ -116,8 +125,8 @@ export const eventMachine = setup({
     requestSlot: () => {},
     /** Leave that queue (the event goes to wait, or is cancelled, instead). */
     leaveQueue: () => {},
-    /** Give the slot back. */
-    releaseSlot: () => {},
+    /** Free the slot. */
+    freeSlot: () => {},
     /** POST the event to its webhook; the outcome arrives as WEBHOOK_RESPONDED. */
     callWebhook: () => {},
     /** Abandon the call (the actor is leaving `calling` for another reason than a response). */
@@ -130,10 +139,13 @@ export const eventMachine = setup({
     /** Tell the engine the actor is done (it is then stopped and forgotten). */
     announceSettled: () => {},
     /**
-     * Hand the event back in the database (its lock, with the next attempt a little ahead): the actor
-     * lets go of an event this daemon still holds, and nothing else would ever unlock it.
+     * Release the event in the database, due again only after a while: something kept this daemon from
+     * delivering it (its trigger could not be found, its outcome could not be written), and nothing else
+     * would ever unlock it.
      */
-    releaseLock: () => {},
+    letGo: () => {},
+    /** Release the event in the database, due as before: it may not be sent now (its circuit is open). */
+    handBack: () => {},
     takeReport: assign({
       lastAttempt: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? event.report : null),
       tries: ({ context, event }) => (event.type === 'WEBHOOK_RESPONDED' && !event.report.triggerGone ? context.tries + 1 : context.tries),
@@ -145,7 +157,7 @@ export const eventMachine = setup({
     }),
     judgeRetry: assign({
       verdict: 'retry',
-      retryDelayMs: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? event.report.intervalMs : 0),
+      retryDelayMs: ({ event }) => (event.type === 'WEBHOOK_RESPONDED' ? event.report.backoffMs : 0),
     }),
     judgeError: assign({ verdict: 'error', retryDelayMs: 0 }),
     /** REDELIVER outside an attempt: start over at its generation. */
@@ -186,6 +198,8 @@ export const eventMachine = setup({
   guards: {
     triggerGone: ({ event }) => event.type === 'WEBHOOK_RESPONDED' && event.report.triggerGone === true,
     succeeded: ({ event }) => event.type === 'WEBHOOK_RESPONDED' && event.report.ok,
+    /** 410 Gone: the receiver will never take this event (Standard Webhooks). */
+    stopRetrying: ({ event }) => event.type === 'WEBHOOK_RESPONDED' && event.report.stopRetrying === true,
     /** A valid Retry-After keeps retrying even past num_retries (as Hasura does). */
     retryAfterGiven: ({ event }) => event.type === 'WEBHOOK_RESPONDED' && event.report.retryAfterMs !== null,
     /** Attempts in total are num_retries + 1: one more remains after this one. */
@@ -200,6 +214,7 @@ export const eventMachine = setup({
     parked: ({ event }) => event.type === 'RECORDED' && event.report.outcome === 'applied' && event.report.parked,
     /** Drain releases every lock at once afterwards; any other cancel must release the event's own. */
     cancelledForDrain: ({ event }) => event.type === 'CANCEL' && event.reason === 'drain',
+    cancelledForPause: ({ event }) => event.type === 'CANCEL' && event.reason === 'paused',
     verdictDelivered: ({ context }) => context.verdict === 'delivered',
     verdictRetry: ({ context }) => context.verdict === 'retry',
   },
@@ -221,8 +236,9 @@ export const eventMachine = setup({
   initial: 'pending',
   on: {
     CANCEL: [
-      { guard: 'cancelledForDrain', target: '.released' },
-      { target: '.released', actions: 'releaseLock' },
+      { guard: 'cancelledForDrain', target: '.relinquished' },
+      { guard: 'cancelledForPause', target: '.relinquished', actions: 'handBack' },
+      { target: '.relinquished', actions: 'letGo' },
     ],
   },
   states: {
@@ -237,7 +253,7 @@ export const eventMachine = setup({
     },
     delivering: {
       initial: 'calling',
-      exit: 'releaseSlot',
+      exit: 'freeSlot',
       on: { REDELIVER: { guard: 'newerGeneration', actions: 'requestRedeliver' } },
       states: {
         calling: {
@@ -245,8 +261,9 @@ export const eventMachine = setup({
           exit: 'abortWebhook',
           on: {
             WEBHOOK_RESPONDED: [
-              { guard: 'triggerGone', target: '#event.released', actions: ['takeReport', 'releaseLock'] },
+              { guard: 'triggerGone', target: '#event.relinquished', actions: ['takeReport', 'letGo'] },
               { guard: 'succeeded', target: 'recording', actions: ['takeReport', 'judgeDelivered'] },
+              { guard: 'stopRetrying', target: 'recording', actions: ['takeReport', 'judgeError'] },
               { guard: 'retryAfterGiven', target: 'recording', actions: ['takeReport', 'judgeRetryAfter'] },
               { guard: 'attemptsRemain', target: 'recording', actions: ['takeReport', 'judgeRetry'] },
               { target: 'recording', actions: ['takeReport', 'judgeError'] },
@@ -257,11 +274,11 @@ export const eventMachine = setup({
           entry: 'recordAttempt',
           on: {
             RECORDED: [
-              { guard: 'lockLost', target: '#event.released' },
-              { guard: 'notWritten', target: '#event.released', actions: 'releaseLock' },
+              { guard: 'lockLost', target: '#event.relinquished' },
+              { guard: 'notWritten', target: '#event.relinquished', actions: 'letGo' },
               { guard: 'superseded', target: '#event.pending', actions: 'adoptGeneration' },
               { guard: 'redeliverRequested', target: '#event.pending', actions: 'startOverRequested' },
-              { guard: 'parked', target: '#event.released' },
+              { guard: 'parked', target: '#event.relinquished' },
               { guard: 'verdictDelivered', target: '#event.delivered' },
               { guard: 'verdictRetry', target: '#event.retryWait' },
               { target: '#event.error' },
@@ -281,17 +298,17 @@ export const eventMachine = setup({
       entry: 'announceSettled',
       on: {
         REDELIVER: { guard: 'newerGeneration', target: 'pending', actions: 'startOver' },
-        CANCEL: 'released',
+        CANCEL: 'relinquished',
       },
     },
     error: {
       entry: 'announceSettled',
       on: {
         REDELIVER: { guard: 'newerGeneration', target: 'pending', actions: 'startOver' },
-        CANCEL: 'released',
+        CANCEL: 'relinquished',
       },
     },
-    released: {
+    relinquished: {
       entry: 'announceSettled',
       type: 'final',
     },

@@ -6,7 +6,8 @@
  *   environment variable).
  * - restoring: rebuild the actors of the events that the database says were in flight or waiting when
  *   their daemon (this one's previous life, or another) went away.
- * - running: fetch and deliver, woken by NOTIFY; keep taking over the events of daemons that go away.
+ * - running: fetch and deliver, woken by NOTIFY; keep taking over the events of daemons that go away;
+ *   clean the event logs when a scheduled cleanup falls due (cleanLogs).
  * - draining: on SIGTERM/SIGINT, stop fetching, let deliveries in flight finish (up to a timeout), and
  *   release every event still held.
  *
@@ -44,6 +45,7 @@ export const supervisorMachine = setup({
     boot: unprovided('boot') as unknown as ReturnType<typeof fromPromise<void>>,
     restore: unprovided('restore') as unknown as ReturnType<typeof fromPromise<number>>,
     deliver: fromCallback(() => () => {}),
+    cleanLogs: fromCallback(() => () => {}),
     drain: unprovided('drain') as unknown as ReturnType<typeof fromPromise<void>>,
   },
 }).createMachine({
@@ -71,7 +73,7 @@ export const supervisorMachine = setup({
       on: { SHUTDOWN: 'draining' },
     },
     running: {
-      invoke: { src: 'deliver' },
+      invoke: [{ src: 'deliver' }, { src: 'cleanLogs' }],
       on: { SHUTDOWN: 'draining' },
     },
     draining: {

@@ -3,13 +3,16 @@
  * validated once. `--help` is generated from the same table, so it can never drift.
  */
 import { parseArgs } from 'node:util';
+import { ApiError } from './api/errors.js';
+import { cleanupConfig, parseArgsWith } from './api/schemas.js';
+import type { CleanupConfig } from './catalog/definition.js';
 
 /** Thrown for any invalid setting; the CLI prints its message on one line and exits with code 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type Kind = 'string' | 'integer' | 'boolean' | 'identifier' | 'url';
+type Kind = 'string' | 'integer' | 'boolean' | 'identifier' | 'url' | 'cleanup';
 
 interface Setting<K extends string> {
   key: K;
@@ -39,7 +42,7 @@ const SETTINGS = [
   { key: 'sourceName', env: ['SOURCE_NAME'], flag: 'source-name', kind: 'string', default: 'default',
     help: 'A name the "source" arg of pg_* operations may give besides "default", which always works.' },
   { key: 'httpPoolSize', env: ['EVENTS_HTTP_POOL_SIZE', 'HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE'], flag: 'http-pool-size', kind: 'integer',
-    default: 100, min: 1, max: 10_000, help: 'Most webhook requests in flight at once.' },
+    default: 100, min: 1, max: 10_000, help: 'Webhook requests in flight at once, shared fairly among triggers. A trigger whose endpoint hangs keeps at most its share, and another trigger then goes beyond the pool (up to twice it) rather than wait.' },
   { key: 'fetchBatchSize', env: ['EVENTS_FETCH_BATCH_SIZE', 'HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE'], flag: 'fetch-batch-size',
     kind: 'integer', default: 100, min: 1, max: 10_000, help: 'Most events claimed by one fetch.' },
   { key: 'pollIntervalMs', env: ['EVENTS_FETCH_INTERVAL', 'HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL'], flag: 'poll-interval-ms',
@@ -58,6 +61,13 @@ const SETTINGS = [
     help: 'PostgreSQL connections in the pool (plus one each for LISTEN, presence and the wake lock).' },
   { key: 'maxWaitingEvents', env: ['MAX_WAITING_EVENTS'], flag: 'max-waiting-events', kind: 'integer', default: 10_000, min: 0,
     max: 10_000_000, help: 'Events kept in memory while they wait for a retry; beyond this they are parked in the database.' },
+  { key: 'circuitThreshold', env: ['CIRCUIT_BREAKER_THRESHOLD'], flag: 'circuit-breaker-threshold', kind: 'integer', default: 5, min: 0,
+    max: 1_000_000,
+    help: "Endpoint failures in a row (no response, timeout, 5xx, 429) that open the endpoint's circuit: its events then wait in the database, without counting attempts, until a probe succeeds. 0 turns circuit breaking off." },
+  { key: 'circuitCooldownMs', env: ['CIRCUIT_BREAKER_COOLDOWN_MS'], flag: 'circuit-breaker-cooldown-ms', kind: 'integer', default: 10_000,
+    min: 100, max: 86_400_000, help: 'How long an open circuit waits before its first probe; it doubles with each failed probe.' },
+  { key: 'circuitMaxCooldownMs', env: ['CIRCUIT_BREAKER_MAX_COOLDOWN_MS'], flag: 'circuit-breaker-max-cooldown-ms', kind: 'integer',
+    default: 600_000, min: 100, max: 86_400_000, help: 'The longest wait between probes of an open circuit.' },
   { key: 'responseBodyLimit', env: ['RESPONSE_BODY_LIMIT'], flag: 'response-body-limit', kind: 'integer', default: 65_536,
     min: 0, max: 16_777_216, help: 'Bytes of each webhook response body kept in the invocation log.' },
   { key: 'invocationLogs', env: ['INVOCATION_LOGS'], flag: 'invocation-logs', kind: 'boolean', default: true,
@@ -67,6 +77,8 @@ const SETTINGS = [
   { key: 'answerLimit', env: ['API_ANSWER_LIMIT'], flag: 'api-answer-limit', kind: 'integer', default: 33_554_432, min: 65_536,
     max: 268_435_456,
     help: 'Most bytes of answers one API request may produce (the log queries; shared by the operations of a bulk or a batch). A page that would exceed it is refused, saying how many rows fit.' },
+  { key: 'defaultCleanupConfig', env: ['DEFAULT_CLEANUP_CONFIG'], flag: 'default-cleanup-config', kind: 'cleanup',
+    help: 'A cleanup_config (JSON, as in create_event_trigger: {"schedule": "0 3 * * *", "clear_older_than": 168, ...}) for the event logs of every trigger without one, deleted triggers\' included. Off unless set; set it alike on every daemon.' },
   { key: 'inspect', env: ['INSPECT_PORT'], flag: 'inspect', kind: 'integer', min: 0, max: 65535,
     help: 'Serve the Stately inspector relay on this port (flag alone: 8081) and stream every actor to it.' },
   { key: 'dataDir', env: ['EMBEDDED_PG_DIR'], flag: 'data-dir', kind: 'string', default: '.data/postgres',
@@ -95,10 +107,15 @@ export interface Config {
   lockTimeoutMs: number;
   dbPoolSize: number;
   maxWaitingEvents: number;
+  circuitThreshold: number;
+  circuitCooldownMs: number;
+  circuitMaxCooldownMs: number;
   responseBodyLimit: number;
   invocationLogs: boolean;
   bodyLimit: number;
   answerLimit: number;
+  /** DEFAULT_CLEANUP_CONFIG: retention of the event logs of triggers without cleanup_config; undefined: none. */
+  defaultCleanupConfig: CleanupConfig | undefined;
   /** Inspector relay port, or undefined when inspection is off. */
   inspect: number | undefined;
   dataDir: string;
@@ -165,6 +182,11 @@ export function resolveConfig(flagValue: (s: Setting<SettingKey>) => string | un
   } else if (!config.adminSecret && !LOOPBACK.has(config.host)) {
     throw new ConfigError(`HOST=${config.host} exposes the API beyond this machine: set ADMIN_SECRET, or use 127.0.0.1`);
   }
+  if (config.circuitMaxCooldownMs < config.circuitCooldownMs) {
+    throw new ConfigError(
+      `CIRCUIT_BREAKER_MAX_COOLDOWN_MS (${config.circuitMaxCooldownMs}) must be at least CIRCUIT_BREAKER_COOLDOWN_MS (${config.circuitCooldownMs})`,
+    );
+  }
   if (config.schema.length > 40) throw new ConfigError('EVENT_TRIGGERS_SCHEMA must be at most 40 characters');
   return config;
 }
@@ -202,8 +224,26 @@ function convert(s: Setting<SettingKey>, raw: string, label: string): unknown {
       }
       return raw;
     }
+    case 'cleanup':
+      return parseCleanupSetting(raw, label);
     default:
       return raw;
+  }
+}
+
+/** A cleanup_config given as a setting, validated as create_event_trigger validates one. */
+function parseCleanupSetting(raw: string, label: string): CleanupConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${label} must be a JSON object, as cleanup_config in create_event_trigger`);
+  }
+  try {
+    return parseArgsWith(cleanupConfig, value, '$');
+  } catch (error) {
+    if (error instanceof ApiError) throw new ConfigError(`${label}: ${error.message} (at ${error.path})`);
+    throw error;
   }
 }
 
@@ -222,7 +262,8 @@ export function helpText(): string {
   ];
   for (const s of SETTINGS as readonly Setting<SettingKey>[]) {
     const dflt = s.default === undefined ? '' : ` (default: ${s.default})`;
-    lines.push(`  --${s.flag} <value>`.padEnd(34) + `${s.env.join(', ')}`);
+    const flag = `  --${s.flag} <value>`;
+    lines.push(flag.padEnd(Math.max(34, flag.length + 2)) + s.env.join(', '));
     lines.push(`      ${s.help}${dflt}`);
   }
   lines.push('  -h, --help                      Show this help.', '  -v, --version                   Show the version.');

@@ -1,6 +1,6 @@
 /**
  * Wiring only: config → database (given, or embedded) → pool → supervisor (migrate, presence, LISTEN,
- * delivery engine) → HTTP API. No SQL and no request handling live here.
+ * delivery engine, log cleanups) → HTTP API. No SQL and no request handling live here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { notifyChannel } from './catalog/channel.js';
 import { findInconsistencies, type TriggerTableState } from './catalog/consistency.js';
 import { TriggerRegistry } from './catalog/triggerRegistry.js';
+import { CleanupScheduler } from './cleanup/cleanupScheduler.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -86,7 +87,9 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   const inspector = config.inspect !== undefined ? await startInspector({ port: config.inspect, log }) : undefined;
   const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
   const registry = new TriggerRegistry(pool, config.schema, env, log);
-  const webhook = new WebhookClient({ connections: config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
+  // The scheduler bounds requests in flight (at most twice the pool, see scheduler.ts); a per-origin
+  // bound any lower would queue one trigger's requests behind another's hung ones on a shared host.
+  const webhook = new WebhookClient({ connections: 2 * config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
   const presence = new Presence({
     connectionString: databaseUrl,
     schema: config.schema,
@@ -116,7 +119,17 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     takeoverIntervalMs: presence.intervalMs,
     maxWaitingEvents: config.maxWaitingEvents,
     invocationLogs: config.invocationLogs,
+    circuits: { threshold: config.circuitThreshold, cooldownMs: config.circuitCooldownMs, maxCooldownMs: config.circuitMaxCooldownMs },
     inspect,
+    log,
+  });
+  const cleanups = new CleanupScheduler({
+    pool,
+    schema: config.schema,
+    instanceId,
+    definitions: registry,
+    defaultConfig: config.defaultCleanupConfig,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     log,
   });
   let notifier: Notifier | undefined;
@@ -150,8 +163,15 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
           engine.start();
           return () => undefined;
         }),
+        cleanLogs: fromCallback(() => {
+          cleanups.start();
+          return () => void cleanups.stop();
+        }),
         drain: fromPromise(async () => {
+          // A cleanup stops after its batch under way and is handed back, while deliveries drain.
+          const cleanupsStopped = cleanups.stop();
           await engine.drain(config.drainTimeoutMs);
+          await cleanupsStopped;
           await wakeLock.close();
           await notifier?.close();
           await presence.stop();
@@ -163,7 +183,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   supervisor.subscribe({ error: (error) => log.error({ err: error }, 'supervisor failed') });
   supervisor.start();
 
-  const release = async () => {
+  const closeResources = async () => {
     await webhook.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await inspector?.close();
@@ -172,7 +192,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
 
   const booted = await waitFor(supervisor, (s) => s.matches('running') || s.status === 'done', { timeout: Infinity });
   if (booted.matches('failed')) {
-    await release();
+    await closeResources();
     if (deps.signal?.aborted) throw new StartupAborted('stopped by a signal before it was running');
     throw new StartupError(booted.context.error ?? 'the daemon failed to start');
   }
@@ -212,7 +232,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   } catch (error) {
     supervisor.send({ type: 'SHUTDOWN' });
     await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
-    await release();
+    await closeResources();
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
   log.info({ url, instanceId, schema: config.schema }, 'pg-event-triggers is running');
@@ -231,7 +251,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
         await app.close();
         supervisor.send({ type: 'SHUTDOWN' });
         await waitFor(supervisor, (s) => s.status === 'done', { timeout: Infinity });
-        await release();
+        await closeResources();
         // What this life of the daemon did: the benchmark reads it, operators can too.
         log.info({ stats: engine.stats() }, 'pg-event-triggers stopped');
       })();

@@ -37,6 +37,19 @@ describe('settings', () => {
     expect(parseCommandLine(['start'], { LOCK_TIMEOUT_MS: '500' }).config.lockTimeoutMs).toBe(500);
   });
 
+  test('DEFAULT_CLEANUP_CONFIG is off unless set, and takes a cleanup_config with its defaults', () => {
+    expect(parseCommandLine(['start'], {}).config.defaultCleanupConfig).toBeUndefined();
+    const env = { DEFAULT_CLEANUP_CONFIG: '{"schedule": "0 3 * * *", "clear_older_than": 168}' };
+    expect(parseCommandLine(['start'], env).config.defaultCleanupConfig).toEqual({
+      schedule: '0 3 * * *',
+      clear_older_than: 168,
+      batch_size: 10000,
+      timeout: 60,
+      clean_invocation_logs: false,
+      paused: false,
+    });
+  });
+
   test('every invalid setting is named in the error', () => {
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [['start'], { PORT: 'eighty' }, /PORT must be a whole number/],
@@ -46,6 +59,13 @@ describe('settings', () => {
       [['start'], { EVENT_TRIGGERS_SCHEMA: 'Bad-Schema' }, /EVENT_TRIGGERS_SCHEMA must be a lower-case SQL identifier/],
       [['start'], { INVOCATION_LOGS: 'maybe' }, /INVOCATION_LOGS must be true or false/],
       [['start'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+      [['start'], { DEFAULT_CLEANUP_CONFIG: '0 3 * * *' }, /DEFAULT_CLEANUP_CONFIG must be a JSON object/],
+      [
+        ['start', '--default-cleanup-config', '{"schedule": "daily", "clear_older_than": 1}'],
+        {},
+        /--default-cleanup-config: "daily" is not a cron schedule.*\(at \$\.schedule\)/,
+      ],
+      [['start'], { DEFAULT_CLEANUP_CONFIG: '{"schedule": "0 3 * * *"}' }, /DEFAULT_CLEANUP_CONFIG: key "clear_older_than" not found/],
     ];
     for (const [argv, env, message] of cases) {
       expect(() => parseCommandLine(argv, env)).toThrow(ConfigError);

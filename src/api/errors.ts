@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'not-supported'
   | 'invalid-configuration'
   | 'busy'
+  | 'validation-failed'
   | 'permission-denied'
   | 'access-denied'
   | 'not-found'
@@ -23,10 +24,14 @@ export interface WireError {
   path: string;
   error: string;
   code: ErrorCode;
+  /** Hasura's details of a validation-failed: the template errors ({"error_code", "message", "source_position"}). */
+  internal?: unknown;
 }
 
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** See WireError.internal. */
+  internal: unknown;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -38,11 +43,18 @@ export class ApiError extends Error {
 
   /** The same error at another path (e.g. inside a bulk request). */
   at(path: string): ApiError {
-    return new ApiError(this.code, this.message, path, this.httpStatus);
+    return new ApiError(this.code, this.message, path, this.httpStatus).withInternal(this.internal);
+  }
+
+  withInternal(internal: unknown): this {
+    this.internal = internal;
+    return this;
   }
 
   toWire(): WireError {
-    return { path: this.path, error: this.message, code: this.code };
+    const wire: WireError = { path: this.path, error: this.message, code: this.code };
+    if (this.internal !== undefined) wire.internal = this.internal;
+    return wire;
   }
 }
 

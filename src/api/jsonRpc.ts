@@ -17,6 +17,7 @@ export const RPC_ERRORS = {
 /** Application errors, one per Hasura code, in the range JSON-RPC leaves to implementations. */
 const CODE_BY_HASURA: Partial<Record<ErrorCode, number>> = {
   'parse-failed': RPC_ERRORS.invalidParams,
+  'validation-failed': RPC_ERRORS.invalidParams,
   'not-exists': -32001,
   'already-exists': -32002,
   busy: -32003,

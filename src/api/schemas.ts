@@ -8,12 +8,15 @@ import { ApiError, jsonPath } from './errors.js';
 import { isLossless } from './json.js';
 import { isHttpUrl } from '../catalog/definition.js';
 import { isTemplate, parseTemplate } from '../catalog/template.js';
+import { requestTransformArg } from '../transform/schema.js';
+import { scheduleProblem } from '../cleanup/schedule.js';
+import { signingSecretProblem } from '../delivery/signing.js';
 
 export const TRIGGER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** 'pget_' + name + '_INSERT' must fit PostgreSQL's 63-byte identifiers. */
 export const TRIGGER_NAME_MAX = 42;
 
-const triggerName = z
+export const triggerName = z
   .string()
   .min(1, 'trigger name must not be empty')
   .max(TRIGGER_NAME_MAX, `trigger name must be at most ${TRIGGER_NAME_MAX} characters`)
@@ -23,8 +26,8 @@ const triggerName = z
  * An optional key for which JSON null means "absent", as in Hasura (aeson's `.:?`): tools that write
  * every key, with null for the unused ones, keep working.
  */
-const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
-const optionalSource = absentIfNull(z.string().optional());
+export const absentIfNull = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === null ? undefined : v), schema);
+export const optionalSource = absentIfNull(z.string().optional());
 
 const identifier = z
   .string()
@@ -80,11 +83,36 @@ function syntaxErrorOf(s: string): string | undefined {
 
 const nonNegativeInt = z.number().int('must be a whole number').min(0, 'must not be negative');
 
-const retryConf = z.strictObject({
-  num_retries: absentIfNull(nonNegativeInt.max(1_000_000).default(0)),
-  interval_sec: absentIfNull(nonNegativeInt.max(31_536_000).default(10)),
-  timeout_sec: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
-});
+const retryConf = z
+  .strictObject({
+    num_retries: absentIfNull(nonNegativeInt.max(1_000_000).default(0)),
+    interval_sec: absentIfNull(nonNegativeInt.max(31_536_000).default(10)),
+    timeout_sec: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
+    // Beyond Hasura; absent unless given, so a Hasura definition is answered back exactly as sent.
+    backoff: absentIfNull(z.enum(['fixed', 'exponential']).optional()),
+    max_interval_sec: absentIfNull(nonNegativeInt.min(1, 'must be at least 1').max(31_536_000).optional()),
+  })
+  .superRefine((r, ctx) => {
+    if (r.max_interval_sec !== undefined && r.max_interval_sec < r.interval_sec) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at least interval_sec (${r.interval_sec}): it caps the wait that starts there`,
+        path: ['max_interval_sec'],
+      });
+    }
+  });
+
+/** Beyond Hasura: limits that hold across every daemon (docs/api.md, flow control). */
+const flowControl = z
+  .strictObject({
+    max_in_flight: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(100_000).optional()),
+    max_events_per_second: absentIfNull(z.number().min(0.001, 'must be at least 0.001 (one event in 1,000 s)').max(1_000_000).optional()),
+  })
+  .superRefine((f, ctx) => {
+    if (f.max_in_flight === undefined && f.max_events_per_second === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'give "max_in_flight", "max_events_per_second", or both (or leave flow_control out)' });
+    }
+  });
 
 /**
  * An absolute http(s) URL, or a template of one as in Hasura (InputWebhook): "{{EVENT_BASE}}/orders". A
@@ -99,8 +127,43 @@ const webhookUrl = z.string().superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/**
+ * Hasura's AutoTriggerLogCleanupConfig, with its defaults: the schedule (cron, UTC) and age (hours) of
+ * automatic cleanups. Stored with every field filled in, as Hasura writes it back.
+ */
+export const cleanupConfig = z.strictObject({
+  schedule: z.string().superRefine((s, ctx) => {
+    const problem = scheduleProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  clear_older_than: nonNegativeInt.max(1_000_000),
+  batch_size: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000).default(10_000)),
+  timeout: absentIfNull(z.number().int('must be a whole number').min(1, 'must be at least 1').max(86_400).default(60)),
+  clean_invocation_logs: absentIfNull(z.boolean().default(false)),
+  paused: absentIfNull(z.boolean().default(false)),
+});
+export type CleanupConfigArgs = z.infer<typeof cleanupConfig>;
+
+/**
+ * The Standard Webhooks secret of signed deliveries, in the two forms of a header: the value itself
+ * ("whsec_" + base64; several, space-separated, while rotating), or the environment variable holding it.
+ * Messages never quote the value.
+ */
+const signingSecret = z.union(
+  [
+    z.strictObject({
+      value: z.string().superRefine((s, ctx) => {
+        const problem = signingSecretProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    }),
+    z.strictObject({ value_from_env: z.string().min(1, 'must not be empty') }),
+  ],
+  { error: 'a signing_secret is {"value": "whsec_..."} or {"value_from_env": "NAME"}' },
+);
+
 /** Keys Hasura 2 knows that this daemon does not implement: refused with not-supported, not "unknown key". */
-const UNSUPPORTED_KEYS = ['request_transform', 'response_transform', 'cleanup_config'] as const;
+const UNSUPPORTED_KEYS = ['response_transform'] as const;
 
 export const createEventTriggerArgs = z
   .strictObject({
@@ -116,10 +179,14 @@ export const createEventTriggerArgs = z
     replace: absentIfNull(z.boolean().default(false)),
     enable_manual: absentIfNull(z.boolean().optional()),
     trigger_on_replication: absentIfNull(z.boolean().default(false)),
+    flow_control: absentIfNull(flowControl.optional()),
     source: optionalSource,
-    request_transform: z.unknown().optional(),
+    request_transform: absentIfNull(requestTransformArg.optional()),
+    // The older name of request_transform (docs/api.md).
+    transform: absentIfNull(requestTransformArg.optional()),
     response_transform: z.unknown().optional(),
-    cleanup_config: z.unknown().optional(),
+    cleanup_config: absentIfNull(cleanupConfig.optional()),
+    signing_secret: absentIfNull(signingSecret.optional()),
   })
   .superRefine((a, ctx) => {
     // Hasura refuses this in its parser ("atleast one amongst insert/update/delete/enable_manual spec must
@@ -134,6 +201,13 @@ export const createEventTriggerArgs = z
     }
     if ((a.webhook === undefined) === (a.webhook_from_env === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'exactly one of "webhook" and "webhook_from_env" is required', path: [] });
+    }
+    if (a.request_transform !== undefined && a.transform !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: '"transform" is the older name of "request_transform": give one of them',
+        path: ['transform'],
+      });
     }
     const names = new Set<string>();
     a.headers.forEach((h, i) => {
@@ -262,6 +336,47 @@ export const searchEventInvocationLogsArgs = z.strictObject({
   ...searchRange,
 });
 export type SearchEventInvocationLogsArgs = z.infer<typeof searchEventInvocationLogsArgs>;
+export const getFlowControlStateArgs = z.strictObject({ name: absentIfNull(triggerName.optional()), source: optionalSource });
+export type GetFlowControlStateArgs = z.infer<typeof getFlowControlStateArgs>;
+
+const stringRecord = z.record(z.string(), z.string());
+
+/** Sample request headers: [["name", "value"], ...] as Hasura takes them, or {"name": "value"}. */
+const sampleHeaders = z
+  .union([z.array(z.tuple([z.string(), z.string()])), stringRecord], {
+    error: 'expected [["name", "value"], ...] or {"name": "value", ...}',
+  })
+  .transform((h) => (Array.isArray(h) ? h : Object.entries(h)))
+  .superRefine((headers, ctx) => {
+    headers.forEach(([name, value], i) => {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+        ctx.addIssue({ code: 'custom', message: `"${name}" is not a valid HTTP header name`, path: [i] });
+      if (/[\r\n\u0000]/.test(value)) ctx.addIssue({ code: 'custom', message: 'header values must not contain CR, LF or NUL', path: [i] });
+    });
+  });
+
+/** Hasura's test_webhook_transform: a transform tried on a sample request, with sample values only. */
+export const testWebhookTransformArgs = z
+  .strictObject({
+    webhook_url: z.union([z.string(), z.strictObject({ from_env: z.string().min(1, 'must not be empty') })], {
+      error: 'expected a URL (or a template of one, with {{NAME}} from "env"), or {"from_env": NAME}',
+    }),
+    body: z.unknown(),
+    request_transform: requestTransformArg,
+    response_transform: z.unknown().optional(),
+    session_variables: absentIfNull(stringRecord.optional()),
+    env: absentIfNull(stringRecord.optional()),
+    request_headers: absentIfNull(sampleHeaders.optional()),
+  })
+  .superRefine((a, ctx) => {
+    // The sample body may be any JSON value, null included; only a missing key is refused.
+    if (a.body === undefined) ctx.addIssue({ code: 'custom', message: 'key "body" not found', path: [] });
+    if (typeof a.webhook_url === 'string') {
+      const problem = syntaxErrorOf(a.webhook_url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['webhook_url'] });
+    }
+  });
+export type TestWebhookTransformArgs = z.infer<typeof testWebhookTransformArgs>;
 
 /** Validates args against a schema, or throws the first problem as a parse-failed ApiError. */
 export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, path = '$.args'): z.output<S> {
@@ -338,6 +453,9 @@ function checkStorable(args: unknown, base: string): void {
 
 function issueToError(issue: z.core.$ZodIssue, base: string): ApiError {
   const segments = issue.path;
+  // A template that does not compile (transform/schema.ts): Hasura's validation-failed, with its errors.
+  const params = issue.code === 'custom' ? (issue.params as { validation?: boolean; internal?: unknown } | undefined) : undefined;
+  if (params?.validation) return new ApiError('validation-failed', issue.message, jsonPath(base, segments)).withInternal(params.internal);
   const missing = 'input' in issue && issue.input === undefined;
   if (missing && segments.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
     const key = segments.at(-1);

@@ -11,7 +11,9 @@ export type ChannelCommand =
    * redeliver_event for an event that instanceId holds in retryWait; generation is the event's
    * redeliveries after the reset, so the actor acts on it only once (see machines/event.machine.ts).
    */
-  | { kind: 'redeliver'; eventId: string; instanceId: string; generation: number };
+  | { kind: 'redeliver'; eventId: string; instanceId: string; generation: number }
+  /** A circuit breaker opened or closed (endpoint_circuits): reload it. */
+  | { kind: 'circuit-changed'; endpoint: string };
 
 /** Parses a notification payload: undefined for a wake-up or anything unrecognised. */
 export function parseChannelCommand(payload: string | undefined): ChannelCommand | undefined {
@@ -19,6 +21,7 @@ export function parseChannelCommand(payload: string | undefined): ChannelCommand
   try {
     const value = JSON.parse(payload) as Partial<ChannelCommand>;
     if (value.kind === 'triggers-changed' && typeof value.name === 'string') return value as ChannelCommand;
+    if (value.kind === 'circuit-changed' && typeof value.endpoint === 'string') return value as ChannelCommand;
     // A daemon older than catalog migration 4 sends no generation: its command is not acted on (see
     // docs/delivery.md, mixed versions), as a wake-up only.
     if (

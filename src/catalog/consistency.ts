@@ -5,7 +5,7 @@
  * ... DISABLE TRIGGER). Such triggers are reported by get_inconsistent_metadata, in Hasura's shape,
  * until they are replaced or deleted (or the SQL trigger is enabled again).
  */
-import { OPERATIONS, type TriggerDefinition } from './definition.js';
+import { OPERATIONS, redactDefinition, type TriggerDefinition } from './definition.js';
 
 /** A capture trigger as pg_trigger has it, on the table or on one of its partitions. */
 export interface CaptureTriggerState {
@@ -107,5 +107,10 @@ export function findInconsistencies(row: TriggerTableState): InconsistentObject 
     }
   }
   if (reasons.length === 0) return undefined;
-  return { type: 'event_trigger', name: `event_trigger ${def.name} on table ${table}`, reason: reasons.join('; '), definition: def };
+  return {
+    type: 'event_trigger',
+    name: `event_trigger ${def.name} on table ${table}`,
+    reason: reasons.join('; '),
+    definition: redactDefinition(def),
+  };
 }

@@ -3,11 +3,20 @@
  * the headers to send and how they appear in logs, and the retry configuration. Reloaded when a
  * trigger changes (NOTIFY), when the LISTEN connection comes back, and on a miss.
  */
+import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { triggerStatements } from '../sql/triggerStatements.js';
 import { requestHeaders } from '../delivery/requestHeaders.js';
-import { resolveDelivery, type RetryConf, type TriggerDefinition } from './definition.js';
+import { endpointOf, resolveDelivery, type HeaderSpec, type RetryConf, type TriggerDefinition } from './definition.js';
+import { compileRequestTransform, TransformCompileError, type CompiledRequestTransform } from '../transform/requestTransform.js';
+
+/** A trigger's request transform, compiled once per reload, and the log's view of the headers it edits. */
+export interface TriggerTransform {
+  compiled: CompiledRequestTransform;
+  /** The invocation log's request headers before the transform (as in loggedHeadersJson). */
+  loggedHeaders: HeaderSpec[];
+}
 
 export interface ResolvedTrigger {
   name: string;
@@ -25,11 +34,22 @@ export interface ResolvedTrigger {
    * resolved value (as Hasura logs them; see requestHeaders.ts).
    */
   loggedHeadersJson: string;
+  /** The Standard Webhooks keys that sign each attempt (decoded once per reload); undefined: unsigned. */
+  signingKeys: KeyObject[] | undefined;
   retry: RetryConf;
+  /** The key of its circuit breaker: the webhook as defined (endpointOf). */
+  endpoint: string;
+  /**
+   * It has a max_in_flight or max_events_per_second: its events are claimed only through the database's
+   * checks, so its retries are parked there rather than waited for in memory.
+   */
+  flowLimited: boolean;
   /** `{"name":...,"id":...}`: the payload's trigger object, serialised once. */
   triggerJson: string;
   /** Why this daemon cannot deliver the trigger's events (a missing environment variable). */
   problem: string | undefined;
+  /** Present when the trigger has a request_transform: each attempt's request goes through it. */
+  transform?: TriggerTransform;
 }
 
 export class TriggerRegistry {
@@ -115,10 +135,11 @@ export class TriggerRegistry {
 }
 
 export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.ProcessEnv): ResolvedTrigger {
-  const { url, headers, problems } = resolveDelivery(def, env);
+  const { url, headers, signingKeys, problems } = resolveDelivery(def, env);
   const sent = requestHeaders(def.headers, headers);
-  const target = url === undefined ? undefined : splitUrl(url);
-  return {
+  const transform = def.request_transform && compileTransform(def, sent.logged, problems);
+  const target = url === undefined || problems.length ? undefined : splitUrl(url);
+  const resolved: ResolvedTrigger = {
     name: def.name,
     id,
     definition: def,
@@ -126,10 +147,31 @@ export function resolveTrigger(id: string, def: TriggerDefinition, env: NodeJS.P
     target,
     headers: sent.sent,
     loggedHeadersJson: sent.loggedJson,
+    signingKeys,
     retry: def.retry_conf,
+    endpoint: endpointOf(def),
+    flowLimited: def.flow_control !== undefined,
     triggerJson: JSON.stringify({ name: def.name, id }),
     problem: problems.length ? problems.join('; ') : undefined,
   };
+  if (transform) resolved.transform = transform;
+  return resolved;
+}
+
+/**
+ * Compiles the trigger's request transform. One that does not compile (create_event_trigger checks it,
+ * so only a definition written into the catalog by other means can) is a problem of the trigger, as a
+ * missing environment variable is: a booting daemon refuses to start naming it, a running one fails the
+ * trigger's attempts naming it, and the other triggers load.
+ */
+function compileTransform(def: TriggerDefinition, loggedHeaders: HeaderSpec[], problems: string[]): TriggerTransform | undefined {
+  try {
+    return { compiled: compileRequestTransform(def.request_transform!), loggedHeaders };
+  } catch (error) {
+    const why = error instanceof TransformCompileError ? error.message : "it is not a request transform in Hasura's form";
+    problems.push(`the request_transform of event trigger "${def.name}" cannot be used: ${why}`);
+    return undefined;
+  }
 }
 
 /** Splits a URL resolveDelivery accepted (absolute, http or https). */

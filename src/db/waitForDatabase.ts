@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { backoffDelayMs, BOOT_WAIT } from '../lib/backoff.js';
 
 /** SQLSTATEs that no amount of waiting fixes. */
 const FATAL = new Map([
@@ -31,7 +32,7 @@ export async function waitForDatabase(pool: pg.Pool, log: Logger, signal?: Abort
       const fatal = e.code ? FATAL.get(e.code) : undefined;
       if (fatal) throw new Error(`cannot use DATABASE_URL: ${fatal}: ${e.message}`);
       if (signal?.aborted) throw new WaitAborted('stopped while waiting for PostgreSQL');
-      const delay = Math.min(15_000, 1000 * 2 ** Math.min(attempt - 1, 4));
+      const delay = backoffDelayMs(BOOT_WAIT, attempt);
       log.warn(`waiting for PostgreSQL (${e.code ?? ''}${e.code ? ': ' : ''}${e.message}); retrying in ${delay / 1000}s`);
       await sleep(delay, signal);
     }

@@ -1,25 +1,35 @@
 /**
- * The delivery engine: one event actor per claimed event, a bounded number of them delivering at once,
- * fed by the fetch loop (fetcher.ts), takeover of the events of daemons that are gone, and a graceful
- * drain.
+ * The delivery engine: wires the parts that deliver events and gives the operations their view of it.
  *
- * The database is the truth; actors are its live view. Every verdict is written (recorder.ts) before an
- * actor moves on, and every event an actor holds is locked by this instance in event_log.
+ * - fetcher.ts: the fetch loop (NOTIFY, polling, the wake lock), claiming each trigger's share.
+ * - liveEvents.ts: one event actor (machines/event.machine.ts) per claimed event.
+ * - scheduler.ts: the HTTP slots, shared fairly among triggers.
+ * - circuits.ts: a circuit breaker per endpoint, shared with the other daemons through the database.
+ * - webhookClient.ts, retryPolicy.ts: one attempt, and what its answer means.
+ * - recorder.ts, releaser.ts: outcomes written, events released, in batches.
+ * - takeover.ts: the events of daemons that are gone.
+ *
+ * The database is the truth; actors are its live view. Every verdict is written before an actor moves
+ * on, and every event an actor holds is locked by this instance in event_log.
  */
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { eventMachine, type AttemptReport, type CancelReason, type EventContext } from '../../machines/event.machine.js';
-import type { RecordReport } from '../../machines/event.machine.js';
+import { eventMachine, type AttemptReport, type CancelReason, type EventContext, type RecordReport } from '../../machines/event.machine.js';
 import type { LocalEngine } from '../api/operations/context.js';
-import type { ChannelCommand } from '../catalog/channel.js';
-import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
+import { notifyChannel, type ChannelCommand } from '../catalog/channel.js';
+import type { ResolvedTrigger, TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
-import { Fetcher } from './fetcher.js';
+import { CircuitBreakers, type CircuitSettings, type CircuitView } from './circuits.js';
+import { Fetcher, type ClaimRow } from './fetcher.js';
+import { LiveEvents, type LiveEvent } from './liveEvents.js';
 import { Recorder } from './recorder.js';
 import { Releaser } from './releaser.js';
+import { backoffMs, GONE_STATUS } from './retryPolicy.js';
+import { Scheduler } from './scheduler.js';
+import { Takeover } from './takeover.js';
 import type { WakeLock } from './wakeLock.js';
-import type { ClaimedEvent, InvocationLog, WebhookCall, WebhookClient } from './webhookClient.js';
+import type { ClaimedEvent, WebhookClient } from './webhookClient.js';
 
 export interface EngineOptions {
   pool: pg.Pool;
@@ -38,27 +48,17 @@ export interface EngineOptions {
   takeoverIntervalMs: number;
   maxWaitingEvents: number;
   invocationLogs: boolean;
+  circuits: CircuitSettings;
   inspect?: Observer<InspectionEvent> | undefined;
   log: Logger;
 }
-
-interface LiveEvent {
-  actor: Actor<typeof eventMachine>;
-  event: ClaimedEvent;
-  /** The webhook call under way, if any. */
-  call: WebhookCall | undefined;
-  /** The invocation log of the attempt being recorded (kept out of the actor's context). */
-  pendingLog: InvocationLog | undefined;
-}
-
-type EventActor = Actor<typeof eventMachine>;
 
 const TRIGGER_GONE: AttemptReport = {
   ok: false,
   status: null,
   retryAfterMs: null,
   numRetries: 0,
-  intervalMs: 0,
+  backoffMs: 0,
   triggerGone: true,
   summary: 'the trigger was deleted',
 };
@@ -78,68 +78,84 @@ export interface EngineStats {
 
 export class DeliveryEngine implements LocalEngine {
   readonly instanceId: string;
-  private readonly live = new Map<string, LiveEvent>();
-  /** Pending actors waiting for a slot, in arrival order. */
-  private readonly queue = new Set<string>();
-  private readonly delivering = new Set<string>();
-  private readonly waiting = new Set<string>();
+  private readonly live: LiveEvents;
+  /** Actors waiting for a retry in memory, by trigger (a circuit that opens hands them back). */
+  private readonly waiting = new Map<string, Set<string>>();
+  private waitingCount = 0;
   private readonly sql;
   private readonly recorder: Recorder;
   private readonly releaser: Releaser;
+  private readonly scheduler: Scheduler;
+  private readonly circuits: CircuitBreakers;
   private readonly fetcher: Fetcher;
-  private readonly machine;
+  private readonly takeover: Takeover;
+  /** Events claimed and not yet out of the pending and delivering states: the fetcher's window. */
+  private readonly window: number;
+  private readonly minFetch: number;
   private state: 'idle' | 'running' | 'draining' | 'stopped' = 'idle';
-  private pumpScheduled = false;
-  private takeoverTimer: NodeJS.Timeout | undefined;
+  private circuitTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: EngineOptions) {
     this.instanceId = options.instanceId;
     this.sql = deliveryStatements(options.schema);
-    this.recorder = new Recorder({
-      pool: options.pool,
-      sql: this.sql,
-      instanceId: options.instanceId,
-      log: options.log,
+    const { pool, instanceId, log } = options;
+    this.window = options.httpPoolSize + options.fetchBatchSize;
+    this.minFetch = Math.max(1, Math.floor(options.fetchBatchSize / 2));
+    this.recorder = new Recorder({ pool, sql: this.sql, instanceId, log });
+    this.releaser = new Releaser({ pool, sql: this.sql, instanceId, log });
+    this.scheduler = new Scheduler(options.httpPoolSize, {
+      gate: (triggerName, eventId) => this.gate(triggerName, eventId),
+      start: (eventId) => this.startAttempt(eventId),
+      handBack: (eventId) => this.cancel(eventId, 'paused'),
     });
-    this.releaser = new Releaser({ pool: options.pool, sql: this.sql, instanceId: options.instanceId, log: options.log });
+    this.circuits = new CircuitBreakers({
+      ...options.circuits,
+      pool,
+      schema: options.schema,
+      channel: notifyChannel(options.schema),
+      instanceId,
+      log,
+      inspect: options.inspect,
+      onPause: (endpoint) => this.pause(endpoint),
+    });
     this.fetcher = new Fetcher(
       { ...options, sql: this.sql },
       {
         running: () => this.state === 'running',
-        queued: () => this.queue.size,
-        delivering: () => this.delivering.size,
-        adopt: (rows) => {
-          for (const row of rows) this.spawn(row);
-        },
+        claimRooms: () => this.scheduler.claimRooms(this.window, options.fetchBatchSize, this.minFetch),
+        adopt: (rows) => this.adoptClaimed(rows),
       },
     );
-    this.machine = this.provideMachine();
+    this.takeover = new Takeover({
+      pool,
+      sql: this.sql,
+      instanceId,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      intervalMs: options.takeoverIntervalMs,
+      adopt: (rows) => this.adoptTakenOver(rows),
+      log,
+    });
+    this.live = new LiveEvents(this.provideMachine(), options.inspect);
   }
 
   /** Claims the events of instances that are gone (this daemon's previous life included). */
   async restore(): Promise<number> {
-    const { rows } = await this.options.pool.query<ClaimedEvent>({
-      ...this.sql.takeOver,
-      values: [this.instanceId, this.options.heartbeatTimeoutMs, 100_000],
-    });
-    await this.adopt(rows);
-    await this.options.pool.query({ ...this.sql.forgetGoneInstances, values: [this.instanceId, this.options.heartbeatTimeoutMs] });
-    if (rows.length) this.options.log.info({ events: rows.length }, 'took over events of instances that are gone');
-    return rows.length;
+    await this.circuits.refresh();
+    return this.takeover.check();
   }
 
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
-    // Events restored before start() queued for a slot while pump() still refused to run (state idle).
-    // Grant their slots now: otherwise, when they fill the claim window beyond what the fetch loop
-    // tops up, nothing ever pumps the queue and the daemon stalls with the events locked.
-    this.schedulePump();
+    // Events restored before start() waited for a slot; the scheduler grants from now on.
+    this.scheduler.start();
     this.fetcher.start();
-    this.takeoverTimer = setInterval(() => {
-      this.restore().catch((error) => this.options.log.warn({ err: error }, 'takeover check failed'));
+    this.takeover.start();
+    // Circuits changed while a notification was lost are caught up with at the takeover's pace.
+    this.circuitTimer = setInterval(() => {
+      this.circuits.refresh().catch((error) => this.options.log.warn({ err: error }, 'could not read the circuit breakers'));
     }, this.options.takeoverIntervalMs);
-    this.takeoverTimer.unref();
+    this.circuitTimer.unref();
   }
 
   /** A NOTIFY (or anything else) says events may be waiting: fetch now. */
@@ -150,14 +166,18 @@ export class DeliveryEngine implements LocalEngine {
   handleCommand(command: ChannelCommand): void {
     if (command.kind === 'redeliver' && command.instanceId === this.instanceId) this.redeliver(command.eventId, command.generation);
     if (command.kind === 'triggers-changed') void this.onTriggerChanged(command.name);
+    if (command.kind === 'circuit-changed') {
+      this.circuits.refresh(command.endpoint).catch((error) => this.options.log.warn({ err: error }, 'could not read a circuit breaker'));
+    }
   }
 
-  /** After a reconnect: definitions may have changed while notifications were lost. */
+  /** After a reconnect: definitions and circuits may have changed while notifications were lost. */
   async resync(): Promise<void> {
     await this.options.registry.reload();
     for (const { event } of [...this.live.values()]) {
       if (!this.options.registry.get(event.trigger_name)) this.cancel(event.id, 'triggerGone');
     }
+    await this.circuits.refresh();
     this.nudge();
   }
 
@@ -169,15 +189,22 @@ export class DeliveryEngine implements LocalEngine {
 
   /** redeliver_event reset the event to `generation` redeliveries: its actor starts over (if not already). */
   redeliver(eventId: string, generation: number): void {
-    this.live.get(eventId)?.actor.send({ type: 'REDELIVER', generation });
+    const live = this.live.get(eventId);
+    if (live) this.live.send(eventId, live.actor, { type: 'REDELIVER', generation });
+  }
+
+  /** This daemon's view of the circuit breakers (closed ones only while they count failures). */
+  circuitStates(): CircuitView[] {
+    return this.circuits.list();
   }
 
   stats(): EngineStats {
+    const scheduler = this.scheduler.stats();
     return {
       live: this.live.size,
-      queued: this.queue.size,
-      delivering: this.delivering.size,
-      waiting: this.waiting.size,
+      queued: scheduler.queued,
+      delivering: scheduler.inFlight,
+      waiting: this.waitingCount,
       claimed: this.fetcher.stats.claimed,
       fetches: this.fetcher.stats.fetches,
       recorderWrites: this.recorder.stats.writes,
@@ -187,27 +214,32 @@ export class DeliveryEngine implements LocalEngine {
   }
 
   /**
-   * Stops fetching, lets in-flight deliveries finish (up to timeoutMs), then lets go of every event this
+   * Stops fetching, lets in-flight deliveries finish (up to timeoutMs), then releases every event this
    * instance still holds: queued and waiting ones keep their tries and next_retry_at for whoever is next.
    */
   async drain(timeoutMs: number): Promise<void> {
     if (this.state === 'draining' || this.state === 'stopped') return;
     this.state = 'draining';
-    clearInterval(this.takeoverTimer);
+    this.takeover.stop();
+    clearInterval(this.circuitTimer);
+    this.scheduler.stop();
     await this.fetcher.stop();
     // Let the wake lock go: a daemon waiting for it takes over the sleeping.
-    await this.options.wakeLock.release();
-    for (const id of [...this.queue, ...this.waiting]) this.cancel(id, 'drain');
-    const deadline = Date.now() + timeoutMs;
-    while (this.delivering.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (this.delivering.size > 0) {
-      this.options.log.warn({ abandoned: this.delivering.size }, 'drain timeout: abandoning deliveries in flight');
+    await this.options.wakeLock.letGo();
+    for (const live of [...this.live.values()]) {
+      if (!live.actor.getSnapshot().matches('delivering')) this.cancel(live.event.id, 'drain');
     }
-    for (const id of [...this.live.keys()]) this.cancel(id, 'drain');
-    for (const id of [...this.live.keys()]) this.forget(id);
+    const deadline = Date.now() + timeoutMs;
+    while (this.scheduler.stats().inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.scheduler.stats().inFlight > 0) {
+      this.options.log.warn({ abandoned: this.scheduler.stats().inFlight }, 'drain timeout: abandoning deliveries in flight');
+    }
+    for (const id of this.live.ids()) this.cancel(id, 'drain');
+    for (const id of this.live.ids()) this.forget(id);
+    this.circuits.stop();
     await this.recorder.stop(Math.max(1000, deadline - Date.now()));
-    // What is still to be handed back is handed back by the release of everything, just without the
-    // delay: the next daemon finds out for itself.
+    // What is still to be released is released by the release of everything, just without the delay
+    // of letting go: the next daemon finds out for itself.
     await this.releaser.stop(1000);
     await this.options.pool.query({ ...this.sql.releaseAll, values: [this.instanceId] });
     this.state = 'stopped';
@@ -218,15 +250,11 @@ export class DeliveryEngine implements LocalEngine {
   private provideMachine() {
     return eventMachine.provide({
       actions: {
-        requestSlot: ({ context }) => {
-          this.queue.add(context.eventId);
-          this.schedulePump();
-        },
-        leaveQueue: ({ context }) => void this.queue.delete(context.eventId),
-        releaseSlot: ({ context }) => {
-          this.delivering.delete(context.eventId);
-          this.schedulePump();
-          this.fetcher.roomFreed();
+        requestSlot: ({ context }) => this.scheduler.enqueue(context.eventId, context.triggerName),
+        leaveQueue: ({ context }) => this.scheduler.dequeue(context.eventId),
+        freeSlot: ({ context }) => {
+          this.scheduler.finish(context.eventId);
+          this.fetcher.roomFreed(context.triggerName, () => this.scheduler.hasRoom(context.triggerName, this.window, this.minFetch));
         },
         callWebhook: ({ context, self }) => this.callWebhook(context, self),
         abortWebhook: ({ context }) => {
@@ -235,25 +263,41 @@ export class DeliveryEngine implements LocalEngine {
           if (live) live.call = undefined;
         },
         recordAttempt: ({ context, self }) => this.recordAttempt(context, self),
-        beginWait: ({ context }) => void this.waiting.add(context.eventId),
-        endWait: ({ context }) => void this.waiting.delete(context.eventId),
+        beginWait: ({ context }) => this.beginWait(context),
+        endWait: ({ context }) => this.endWait(context),
         // Settled actors are stopped and dropped: memory follows the work in hand, not the history.
         announceSettled: ({ context }) => queueMicrotask(() => this.forget(context.eventId)),
-        releaseLock: ({ context }) => this.releaser.release(context.eventId),
+        letGo: ({ context }) => this.releaser.letGo(context.eventId),
+        handBack: ({ context }) => this.releaser.handBack(context.eventId),
       },
     });
   }
 
+  /** Whether a queued event may have its slot now: not while its endpoint's circuit is open. */
+  private gate(triggerName: string, eventId: string): 'send' | 'handBack' {
+    const endpoint = this.live.get(eventId)?.endpoint ?? this.options.registry.get(triggerName)?.endpoint;
+    return endpoint === undefined ? 'send' : this.circuits.gate(endpoint, eventId);
+  }
+
+  private startAttempt(eventId: string): void {
+    const live = this.live.get(eventId);
+    // Forgotten between its grant and now (cancelled): its slot is free at once.
+    if (!live || !this.live.send(eventId, live.actor, { type: 'START' })) this.scheduler.finish(eventId);
+  }
+
   /** Starts the POST; its outcome comes back to the actor as WEBHOOK_RESPONDED. */
-  private callWebhook(context: EventContext, self: EventActor | { send(e: unknown): void }): void {
+  private callWebhook(context: EventContext, self: AnyActorRef): void {
     const live = this.live.get(context.eventId);
     const trigger = this.options.registry.get(context.triggerName);
     if (!live) return;
     if (!trigger) {
       // Created a moment ago on another daemon, or deleted: look again before giving up on it.
       void this.options.registry.getFresh(context.triggerName).then(
-        (fresh) => (fresh ? this.callWebhook(context, self) : self.send({ type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE })),
-        () => self.send({ type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE }),
+        (fresh) =>
+          fresh
+            ? this.callWebhook(context, self)
+            : this.live.send(context.eventId, self, { type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE }),
+        () => this.live.send(context.eventId, self, { type: 'WEBHOOK_RESPONDED', report: TRIGGER_GONE }),
       );
       return;
     }
@@ -263,26 +307,29 @@ export class DeliveryEngine implements LocalEngine {
       if (outcome === 'aborted' || live.call !== call) return;
       live.call = undefined;
       live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
+      // Only a request that was sent says something of the endpoint.
+      if (outcome.sent && live.endpoint !== undefined) {
+        live.probe = false;
+        this.circuits.reportAttempt(live.endpoint, context.eventId, outcome.status, outcome.summary);
+      }
       const report: AttemptReport = {
         ok: outcome.ok,
         status: outcome.status,
         retryAfterMs: outcome.retryAfterMs,
         numRetries: trigger.retry.num_retries,
-        intervalMs: trigger.retry.interval_sec * 1000,
+        backoffMs: backoffMs(trigger.retry, context.tries + 1, outcome.status),
+        stopRetrying: outcome.status === GONE_STATUS,
         summary: outcome.summary,
       };
-      self.send({ type: 'WEBHOOK_RESPONDED', report });
+      this.live.send(context.eventId, self, { type: 'WEBHOOK_RESPONDED', report });
     });
   }
 
   /** Writes the attempt (batched); the outcome comes back to the actor as RECORDED. */
-  private recordAttempt(context: EventContext, self: { send(e: unknown): void }): void {
+  private recordAttempt(context: EventContext, self: AnyActorRef): void {
     const live = this.live.get(context.eventId);
     if (!live || context.verdict === null) return;
-    // A retry is parked in the database rather than kept waiting in memory beyond maxWaitingEvents, or
-    // when it is due too far ahead to hold it (and its lock) here.
-    const park =
-      context.verdict === 'retry' && (this.waiting.size >= this.options.maxWaitingEvents || context.retryDelayMs > MAX_IN_MEMORY_WAIT_MS);
+    const park = context.verdict === 'retry' && this.parksRetry(context.triggerName, context.retryDelayMs);
     const log = live.pendingLog;
     live.pendingLog = undefined;
     this.recorder
@@ -292,59 +339,104 @@ export class DeliveryEngine implements LocalEngine {
         tries: context.tries,
         verdict: context.verdict,
         retryDelayMs: context.retryDelayMs,
-        release: park,
+        park,
         generation: context.generation,
         log,
       })
       .then(
         (result) => {
           const report: RecordReport = result.outcome === 'applied' ? { outcome: 'applied', parked: park } : result;
-          self.send({ type: 'RECORDED', report });
+          this.live.send(context.eventId, self, { type: 'RECORDED', report });
         },
         () => undefined, // the recorder stopped (drain): the actor is being cancelled
       );
   }
 
-  private async adopt(rows: ClaimedEvent[]): Promise<void> {
-    const parked: string[] = [];
-    for (const row of rows) {
-      const waitsForRetry = Number(row.retry_in_ms) > 0;
-      const tooFar = Number(row.retry_in_ms) > MAX_IN_MEMORY_WAIT_MS;
-      if (waitsForRetry && (this.waiting.size >= this.options.maxWaitingEvents || tooFar)) parked.push(row.id);
-      else this.spawn(row);
-    }
-    if (parked.length) await this.options.pool.query({ ...this.sql.release, values: [parked, this.instanceId] });
+  /**
+   * A retry is parked in the database (released, next_retry_at kept) rather than waited for in memory:
+   * beyond maxWaitingEvents; when it is due too far ahead to hold it (and its lock) here; and always for a
+   * flow-limited trigger, whose every attempt must pass the claim's checks.
+   */
+  private parksRetry(triggerName: string, delayMs: number): boolean {
+    return (
+      this.waitingCount >= this.options.maxWaitingEvents ||
+      delayMs > MAX_IN_MEMORY_WAIT_MS ||
+      this.options.registry.get(triggerName)?.flowLimited === true
+    );
   }
 
-  private spawn(row: ClaimedEvent): void {
-    if (this.live.has(row.id)) return;
-    const retryInMs = Number(row.retry_in_ms);
-    const actor = createActor(this.machine, {
-      id: `event:${row.id}`,
-      input: { eventId: row.id, triggerName: row.trigger_name, tries: row.tries, generation: row.redeliveries, retryInMs },
-      ...(this.options.inspect ? { inspect: this.options.inspect } : {}),
-    });
-    this.live.set(row.id, { actor, event: row, call: undefined, pendingLog: undefined });
-    actor.start();
-    if (retryInMs > 0) actor.send({ type: 'RESUME_WAIT' });
+  private beginWait(context: EventContext): void {
+    let ids = this.waiting.get(context.triggerName);
+    if (!ids) this.waiting.set(context.triggerName, (ids = new Set()));
+    if (!ids.has(context.eventId)) this.waitingCount += 1;
+    ids.add(context.eventId);
+  }
+
+  private endWait(context: EventContext): void {
+    const ids = this.waiting.get(context.triggerName);
+    if (!ids?.delete(context.eventId)) return;
+    this.waitingCount -= 1;
+    if (ids.size === 0) this.waiting.delete(context.triggerName);
+  }
+
+  /** Claimed by the fetch loop: probes are announced to their circuits before they queue for a slot. */
+  private adoptClaimed(rows: ClaimRow[]): void {
+    for (const row of rows) {
+      const endpoint = this.options.registry.get(row.trigger_name)?.endpoint;
+      if (endpoint !== undefined) {
+        if (row.note === 'probe') this.circuits.probeClaimed(endpoint, row.id);
+        else this.circuits.claimedOrdinary(endpoint);
+      }
+      this.spawn(row, row.note === 'probe');
+    }
+  }
+
+  /** Taken over from a gone instance: events that wait for a retry are parked rather than held, if they must be. */
+  private async adoptTakenOver(rows: ClaimedEvent[]): Promise<void> {
+    const parked: string[] = [];
+    for (const row of rows) {
+      const retryInMs = Number(row.retry_in_ms);
+      if (retryInMs > 0 && this.parksRetry(row.trigger_name, retryInMs)) parked.push(row.id);
+      else this.spawn(row, false);
+    }
+    if (parked.length) await this.options.pool.query({ ...this.sql.release, values: [parked, this.instanceId, 0] });
+  }
+
+  private spawn(row: ClaimedEvent, probe: boolean): void {
+    const endpoint = this.options.registry.get(row.trigger_name)?.endpoint;
+    const live = this.live.spawn(row, { endpoint, probe });
+    if (live && Number(row.retry_in_ms) > 0) live.actor.send({ type: 'RESUME_WAIT' });
   }
 
   /**
-   * The actor lets go of the event (CANCEL → released), visibly in the inspector, then is forgotten;
-   * unless draining, it hands the event back in the database on the way (releaseLock).
+   * The actor lets go of the event (CANCEL → relinquished), visibly in the inspector, then is forgotten;
+   * unless draining, it releases the event in the database on the way.
    */
   private cancel(eventId: string, reason: CancelReason): void {
-    this.live.get(eventId)?.actor.send({ type: 'CANCEL', reason });
+    const live = this.live.get(eventId);
+    if (live) this.live.send(eventId, live.actor, { type: 'CANCEL', reason });
   }
 
   private forget(eventId: string): void {
-    const live = this.live.get(eventId);
+    const live: LiveEvent | undefined = this.live.forget(eventId);
     if (!live) return;
-    this.live.delete(eventId);
-    this.queue.delete(eventId);
-    this.delivering.delete(eventId);
-    this.waiting.delete(eventId);
-    live.actor.stop();
+    this.scheduler.dequeue(eventId);
+    this.scheduler.finish(eventId);
+    this.endWait(live.actor.getSnapshot().context);
+    // A probe that ends without an attempt leaves its circuit open (its lease lets another probe later).
+    if (live.probe && live.endpoint !== undefined) this.circuits.reportAbandoned(live.endpoint, eventId);
+  }
+
+  /** A circuit opened: this daemon's queued and waiting events of its endpoint wait in the database instead. */
+  private pause(endpoint: string): void {
+    for (const trigger of this.triggersOf(endpoint)) {
+      for (const id of this.scheduler.queuedOf(trigger.name)) this.cancel(id, 'paused');
+      for (const id of [...(this.waiting.get(trigger.name) ?? [])]) this.cancel(id, 'paused');
+    }
+  }
+
+  private triggersOf(endpoint: string): ResolvedTrigger[] {
+    return this.options.registry.all().filter((t) => t.endpoint === endpoint);
   }
 
   private async onTriggerChanged(name: string): Promise<void> {
@@ -357,30 +449,6 @@ export class DeliveryEngine implements LocalEngine {
     if (this.options.registry.get(name)) return;
     // Deleted: its events were archived in the same transaction; stop delivering them.
     for (const { event } of [...this.live.values()]) if (event.trigger_name === name) this.cancel(event.id, 'triggerGone');
-  }
-
-  // ---- slots ---------------------------------------------------------------------------------------
-
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
-
-  /** Grants free slots of the HTTP pool to queued actors, oldest first. */
-  private pump(): void {
-    if (this.state !== 'running' && this.state !== 'draining') return;
-    for (const id of this.queue) {
-      if (this.delivering.size >= this.options.httpPoolSize || this.state !== 'running') break;
-      this.queue.delete(id);
-      const live = this.live.get(id);
-      if (!live) continue;
-      this.delivering.add(id);
-      live.actor.send({ type: 'START' });
-    }
   }
 }
 

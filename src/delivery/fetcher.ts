@@ -1,19 +1,21 @@
 /**
- * The engine's fetch loop: claims due events (FOR UPDATE SKIP LOCKED) and hands them to the engine, which
- * makes each an actor. Woken by NOTIFY while quiet, polling while busy (see wakeLock.ts), and waiting for
- * room when the claim window is full.
+ * The engine's fetch loop: claims due events (claim_due: trigger by trigger, FOR UPDATE SKIP LOCKED) and
+ * hands them to the engine, which makes each an actor. Woken by NOTIFY while quiet, polling while busy
+ * (see wakeLock.ts), by a trigger that has room again after its claim filled it, and when a rate-limited
+ * trigger has its next token.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { deliveryStatements } from '../sql/deliveryStatements.js';
+import { backoffDelayMs, DATABASE_RETRY } from '../lib/backoff.js';
 import type { WakeLock } from './wakeLock.js';
+import type { ClaimRooms } from './scheduler.js';
 import type { ClaimedEvent } from './webhookClient.js';
 
 export interface FetcherOptions {
   pool: pg.Pool;
   sql: ReturnType<typeof deliveryStatements>;
   instanceId: string;
-  httpPoolSize: number;
   fetchBatchSize: number;
   pollIntervalMs: number;
   /** While busy (polling rather than waiting for NOTIFY), fetch at most once per gatherMs. */
@@ -22,16 +24,21 @@ export interface FetcherOptions {
   log: Logger;
 }
 
+/** A claimed row: an event, its endpoint's probe, or a note on a flow-limited trigger (see claim_due). */
+export type ClaimRow = ClaimedEvent & { note: 'probe' | 'throttled' | 'limited' | null };
+
 /** What the fetch loop needs of the engine. */
 export interface FetcherHost {
   /** False once the engine drains: the loop ends. */
   running(): boolean;
-  /** Claimed events queued for a slot of the HTTP pool, and those delivering. */
-  queued(): number;
-  delivering(): number;
-  /** Makes actors of freshly claimed events. */
-  adopt(rows: ClaimedEvent[]): void;
+  /** How much the next claim may take of each trigger (the scheduler's shares). */
+  claimRooms(): ClaimRooms;
+  /** Makes actors of freshly claimed events (probes included). */
+  adopt(rows: ClaimRow[]): void;
 }
+
+/** How long a probe of an open circuit is this daemon's beyond the trigger's timeout_sec. */
+export const PROBE_LEASE_MS = 10_000;
 
 /** Above this many events claimed per second, the engine polls instead of waiting for NOTIFY. */
 export const POLL_ABOVE_PER_SECOND = 1000;
@@ -39,8 +46,10 @@ export const POLL_ABOVE_PER_SECOND = 1000;
 export class Fetcher {
   private nudged = false;
   private wake: (() => void) | undefined;
-  private waitingForRoom = false;
   private loop: Promise<void> | undefined;
+  /** Triggers whose last claim took all the room they had: they may have more due. */
+  private readonly backlogged = new Set<string>();
+  private throttleTimer: NodeJS.Timeout | undefined;
   readonly stats = { claimed: 0, fetches: 0, wakeLockReleased: 0 };
 
   constructor(
@@ -54,6 +63,7 @@ export class Fetcher {
 
   /** Ends the loop: call once the host no longer runs. Resolves when it has. */
   async stop(): Promise<void> {
+    clearTimeout(this.throttleTimer);
     this.wakeLoop();
     await this.loop;
   }
@@ -64,9 +74,15 @@ export class Fetcher {
     this.wakeLoop();
   }
 
-  /** Wakes the loop if it waits for room in the claim window (not if it waits for NOTIFY). */
-  roomFreed(): void {
-    if (this.waitingForRoom) this.wakeLoop();
+  /**
+   * A trigger's events left the claim window: if its last claim filled its room (it may have more due)
+   * and `hasRoom` says a claim is worth it again, fetch now.
+   */
+  roomFreed(triggerName: string, hasRoom: () => boolean): void {
+    if (this.backlogged.has(triggerName) && hasRoom()) {
+      this.backlogged.delete(triggerName);
+      this.nudge();
+    }
   }
 
   private wakeLoop(): void {
@@ -89,34 +105,26 @@ export class Fetcher {
   }
 
   /**
-   * Keeps up to one batch claimed beyond what the HTTP pool is delivering, so the next batch is at
-   * hand when slots free up.
+   * Claims what each trigger has room for (the scheduler's shares of the claim window: a trigger whose
+   * events cannot go out holds its share and no more, so the others are still claimed).
    *
    * Quiet: after a short fetch the loop sleeps until a NOTIFY (or the poll interval), holding the wake
    * lock so that capture sends NOTIFYs at all (see wakeLock.ts). Busy (more than POLL_ABOVE_PER_SECOND
    * events claimed): it lets the lock go, capture stops sending NOTIFYs, whose commits PostgreSQL
-   * serialises, and the loop polls every gatherMs instead. A full fetch (a backlog) is followed at once.
-   * Letting the lock go is bounded (wakeLock.ts): a half-open wake connection cannot stall the loop.
+   * serialises, and the loop polls every gatherMs instead. A full fetch (some trigger took all its room:
+   * a backlog) is followed at once. Letting the lock go is bounded (wakeLock.ts): a half-open wake
+   * connection cannot stall the loop.
    *
    * Gathering, while polling: after a short fetch, the next one waits until gatherMs have passed since
    * it, so a stream of small commits is claimed many events per round trip rather than one or two
    * (measured: 2.9 events per fetch when every commit woke a fetch). A NOTIFY is fetched for at once.
    */
   private async run(): Promise<void> {
-    const { httpPoolSize, fetchBatchSize, pollIntervalMs, gatherMs, wakeLock, pool, sql, instanceId, log } = this.options;
-    const capacity = httpPoolSize + fetchBatchSize;
-    const minFetch = Math.max(1, Math.floor(fetchBatchSize / 2));
+    const { pollIntervalMs, gatherMs, wakeLock, pool, sql, instanceId, log } = this.options;
     let failures = 0;
     let lastShortFetchAt = Number.NEGATIVE_INFINITY;
     const rate = new ClaimRate();
     while (this.host.running()) {
-      const room = capacity - this.host.queued() - this.host.delivering();
-      if (room < minFetch && this.host.queued() > 0) {
-        this.waitingForRoom = true;
-        await this.sleep(pollIntervalMs);
-        this.waitingForRoom = false;
-        continue;
-      }
       // Only while polling: when NOTIFYs flow, the wake-up itself is the signal to fetch.
       const gatherFor = wakeLock.state === 'free' ? lastShortFetchAt + gatherMs - performance.now() : 0;
       if (gatherFor > 0) {
@@ -124,34 +132,42 @@ export class Fetcher {
         if (!this.host.running()) break;
       }
       this.nudged = false;
-      const wanted = Math.min(room, fetchBatchSize);
-      let rows: ClaimedEvent[];
+      const rooms = this.host.claimRooms();
+      let rows: ClaimRow[];
       try {
-        ({ rows } = await pool.query<ClaimedEvent>({ ...sql.claimDue, values: [instanceId, wanted] }));
+        ({ rows } = await pool.query<ClaimRow>({
+          ...sql.claimDue,
+          values: [instanceId, rooms.names, rooms.rooms, rooms.defaultRoom, PROBE_LEASE_MS],
+        }));
         if (failures > 0) log.info('fetching events again');
         failures = 0;
       } catch (error) {
         failures += 1;
         if (failures === 1 || failures % 30 === 0) log.warn({ err: error }, 'could not fetch events; retrying');
-        await this.sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)));
+        await this.sleep(backoffDelayMs(DATABASE_RETRY, failures));
         continue;
       }
+      const events = rows.filter((r) => r.note !== 'throttled' && r.note !== 'limited');
       this.stats.fetches += 1;
-      this.stats.claimed += rows.length;
+      this.stats.claimed += events.length;
       if (!this.host.running()) {
         // Drain began while the fetch was under way: hand the rows straight back.
-        if (rows.length) await pool.query({ ...sql.release, values: [rows.map((r) => r.id), instanceId] });
+        if (events.length) await pool.query({ ...sql.release, values: [events.map((r) => r.id), instanceId, 0] });
         break;
       }
-      this.host.adopt(rows);
-      const perSecond = rate.add(rows.length);
+      this.host.adopt(events);
+      this.scheduleThrottled(rows);
+      const full = this.noteBacklogs(events, rooms);
+      // At its max_in_flight: claim again as soon as one of its events here is settled.
+      for (const r of rows) if (r.note === 'limited') this.backlogged.add(r.trigger_name);
+      const perSecond = rate.add(events.length);
       // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
       const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
       if (busy && wakeLock.state !== 'free') {
-        await wakeLock.release();
+        await wakeLock.letGo();
         this.stats.wakeLockReleased += 1;
       }
-      if (rows.length >= wanted) continue;
+      if (full) continue;
       lastShortFetchAt = performance.now();
       if (busy) continue;
       // Quiet: sleep until NOTIFY. Once the lock is granted, every transaction that skipped its NOTIFY
@@ -160,6 +176,34 @@ export class Fetcher {
       if (wakeLock.state === 'free') wakeLock.request(() => this.nudge());
       if (!this.nudged) await this.sleep(pollIntervalMs);
     }
+  }
+
+  /**
+   * Remembers which triggers took all the room they were offered (they may have more due: fetch again
+   * when they have room) and whether any did (then fetch again at once, with the rooms that are left).
+   */
+  private noteBacklogs(events: ClaimRow[], rooms: ClaimRooms): boolean {
+    const claimed = new Map<string, number>();
+    for (const e of events) claimed.set(e.trigger_name, (claimed.get(e.trigger_name) ?? 0) + 1);
+    const offered = new Map(rooms.names.map((name, i) => [name, rooms.rooms[i]!]));
+    let full = false;
+    for (const [name, count] of claimed) {
+      if (count >= (offered.get(name) ?? rooms.defaultRoom)) {
+        this.backlogged.add(name);
+        full = true;
+      }
+    }
+    return full;
+  }
+
+  /** A rate-limited trigger was held back by its bucket: fetch again when its next token comes. */
+  private scheduleThrottled(rows: ClaimRow[]): void {
+    let waitMs = Infinity;
+    for (const r of rows) if (r.note === 'throttled') waitMs = Math.min(waitMs, Number(r.retry_in_ms));
+    if (waitMs === Infinity) return;
+    clearTimeout(this.throttleTimer);
+    this.throttleTimer = setTimeout(() => this.nudge(), Math.min(Math.max(waitMs, 1), this.options.pollIntervalMs));
+    this.throttleTimer.unref();
   }
 }
 

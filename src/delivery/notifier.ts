@@ -5,6 +5,7 @@
  */
 import pgListen from 'pg-listen';
 import type { Logger } from 'pino';
+import { backoffDelayMs, DATABASE_RETRY } from '../lib/backoff.js';
 import { parseChannelCommand, type ChannelCommand } from '../catalog/channel.js';
 
 export interface NotifierOptions {
@@ -31,10 +32,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       // Payloads stay raw strings: wake-ups are empty, commands are parsed by parseChannelCommand.
       parse: (payload: string) => payload,
       serialize: (payload: unknown) => String(payload),
-      // Retry forever (pg-listen gives up after 3 s by default), backing off from 0.1 s to 5 s with jitter.
+      // Retry forever (pg-listen gives up after 3 s by default), with the daemon's reconnect backoff.
       retryTimeout: 0,
       retryLimit: Infinity,
-      retryInterval: (attempt: number) => Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2),
+      retryInterval: (attempt: number) => backoffDelayMs(DATABASE_RETRY, attempt),
       paranoidChecking: 10_000,
     },
   );

@@ -10,9 +10,10 @@
  * that times out reconnects.
  */
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import { KEEPALIVE_IDLE_MS, withQueryTimeout } from '../db/watchedConnection.js';
+import { closeWatchedConnection, openWatchedConnection, withQueryTimeout } from '../db/watchedConnection.js';
+import { backoffDelayMs, DATABASE_RETRY } from '../lib/backoff.js';
 import { presenceStatements } from '../sql/presenceStatements.js';
 
 export interface PresenceOptions {
@@ -65,27 +66,19 @@ export class Presence {
     await client
       .query(withQueryTimeout({ ...this.sql.deregister, values: [this.options.instanceId] }, this.statementTimeoutMs))
       .catch(() => undefined);
-    // With a statement still under way (the deregister timed out), end() destroys the socket.
-    await client.end().catch(() => undefined);
+    await closeWatchedConnection(client);
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({
+    const client = await openWatchedConnection({
       connectionString: this.options.connectionString,
-      application_name: 'pg-event-triggers presence',
-      keepAlive: true,
-      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
-      connectionTimeoutMillis: 10_000,
+      applicationName: 'pg-event-triggers presence',
+      onLost: (lost) => this.reconnect(lost),
     });
-    client.on('error', () => this.reconnect(client));
-    client.on('end', () => this.reconnect(client));
     try {
-      await client.connect();
       await this.register(client);
     } catch (error) {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      void client.end().catch(() => undefined);
+      await closeWatchedConnection(client);
       throw error;
     }
     this.client = client;
@@ -131,13 +124,11 @@ export class Presence {
     await this.register(client);
   }
 
-  /** Reconnects with jittered exponential backoff (0.1 s doubling to 5 s) until it works or we stop. */
+  /** Reconnects with the reconnect backoff (lib/backoff.ts) until it works or we stop. */
   private reconnect(failed: pg.Client): void {
     if (this.stopped || this.reconnecting || this.client !== failed) return;
     this.reconnecting = true;
-    failed.removeAllListeners();
-    failed.on('error', () => undefined);
-    void failed.end().catch(() => undefined);
+    void closeWatchedConnection(failed);
     this.options.log.warn('presence connection lost; reconnecting');
     const attempt = async (): Promise<void> => {
       while (!this.stopped) {
@@ -148,8 +139,7 @@ export class Presence {
           break;
         } catch {
           this.failures += 1;
-          const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)) * (0.5 + Math.random() / 2);
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(DATABASE_RETRY, this.failures)));
         }
       }
       this.reconnecting = false;

@@ -1,15 +1,15 @@
 /**
- * Writes the outcome of attempts in batches (group commit): while one write is under way, the outcomes
- * that arrive meanwhile gather for the next, so the batch grows with the load and an idle daemon writes
- * at once. A failed write (the database is down) is retried with backoff, never dropped: the actors wait
- * in their `recording` state, holding their slots, until their outcome is in the database. A write that
- * fails on its data is split, so one bad record cannot stall the rest.
+ * Writes the outcome of attempts in batches (the group-commit batcher, lib/batcher.ts). A failed write
+ * (the database is down) is tried again, never dropped: the actors wait in their `recording` state,
+ * holding their slots, until their outcome is in the database. A write that fails on its data is split,
+ * so one bad record cannot stall the rest.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { RecordReport, Verdict } from '../../machines/event.machine.js';
 import type { deliveryStatements } from '../sql/deliveryStatements.js';
 import type { InvocationLog } from './webhookClient.js';
+import { Batcher, PartialWrite } from '../lib/batcher.js';
 
 export interface AttemptRecord {
   eventId: string;
@@ -17,8 +17,8 @@ export interface AttemptRecord {
   tries: number;
   verdict: Verdict;
   retryDelayMs: number;
-  /** Park the retry in the database (release the lock) instead of waiting for it in memory. */
-  release: boolean;
+  /** Park the retry in the database (release the event) instead of waiting for it in memory. */
+  park: boolean;
   /** event_log.redeliveries when the attempt began: the verdict applies only if it is unchanged. */
   generation: number;
   /** The invocation log row; undefined when invocation logs are off. */
@@ -43,58 +43,33 @@ export interface RecorderOptions {
 }
 
 export class Recorder {
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
-  private stopped = false;
-  private failures = 0;
-  private readonly maxBatch: number;
+  private readonly batcher: Batcher<Pending>;
   /** Round trips made and attempts written, for the benchmark's accounting. */
   readonly stats = { writes: 0, attempts: 0 };
 
   constructor(private readonly options: RecorderOptions) {
-    this.maxBatch = options.maxBatch ?? 1000;
+    this.batcher = new Batcher<Pending>({
+      write: (batch) => this.writeBatch(batch),
+      maxBatch: options.maxBatch ?? 1000,
+      log: options.log,
+      failureMessage: 'could not record attempts',
+    });
   }
 
   /**
    * Resolves once written: 'applied'; 'superseded' when a redelivery came since the attempt began (the
    * event was reset instead); 'lockLost' when the event's lock had moved on; 'notWritten' when not even
-   * the verdict alone could be stored.
+   * the verdict alone could be stored. Rejects once the recorder is stopped.
    */
   record(record: AttemptRecord): Promise<RecordResult> {
-    if (this.stopped) return Promise.reject(new Error('recorder stopped'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+      if (!this.batcher.add({ record, resolve, reject })) reject(new Error('recorder stopped'));
     });
   }
 
   /** Waits for what is queued to be written (up to timeoutMs), then refuses further records. */
   async stop(timeoutMs: number): Promise<void> {
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([this.flushing ?? Promise.resolve(), deadline]);
-    this.stopped = true;
-    for (const p of this.queue.splice(0)) p.reject(new Error('recorder stopped'));
-  }
-
-  private async flush(): Promise<void> {
-    // Yield once so that outcomes completing in the same tick share the write.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0 && !this.stopped) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      try {
-        await this.writeBatch(batch);
-        if (this.failures > 0) this.options.log.info('recording outcomes again after database errors');
-        this.failures = 0;
-      } catch (error) {
-        // The database is down or failing: what was not written is back at the front of the queue.
-        this.failures += 1;
-        const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-        if (this.failures === 1 || this.failures % 20 === 0) {
-          this.options.log.warn({ err: error, pending: this.queue.length, retryInMs: delay }, 'could not record attempts; retrying');
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+    for (const p of await this.batcher.stop(timeoutMs)) p.reject(new Error('recorder stopped'));
   }
 
   /**
@@ -109,18 +84,14 @@ export class Recorder {
       for (const p of batch) p.resolve(written.get(p.record.eventId) ?? { outcome: 'lockLost' });
       return;
     } catch (error) {
-      if (!isDataError(error)) {
-        this.queue.unshift(...batch);
-        throw error;
-      }
+      if (!isDataError(error)) throw error;
     }
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
       try {
         p.resolve(await this.writeAlone(p.record));
       } catch (error) {
-        this.queue.unshift(...batch.slice(i));
-        throw error;
+        throw new PartialWrite(batch.slice(i), error);
       }
     }
   }
@@ -155,7 +126,7 @@ export class Recorder {
     for (const r of records) {
       outcomes +=
         `${outcomes ? ',' : ''}{"id":"${r.eventId}","tries":${r.tries},"verdict":"${r.verdict}",` +
-        `"retry_delay_ms":${Math.round(r.retryDelayMs)},"release":${r.release},"generation":${r.generation}}`;
+        `"retry_delay_ms":${Math.round(r.retryDelayMs)},"park":${r.park},"generation":${r.generation}}`;
       if (r.log) {
         logs +=
           `${logs ? ',' : ''}{"event_id":"${r.eventId}","trigger_name":${JSON.stringify(r.triggerName)},` +

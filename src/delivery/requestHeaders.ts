@@ -17,6 +17,8 @@ export interface RequestHeaders {
   sent: Record<string, string>;
   /** The invocation log's `request.headers`, as JSON text (built once per trigger, not per call). */
   loggedJson: string;
+  /** The same, as a list (what a request transform edits for its log). */
+  logged: HeaderSpec[];
 }
 
 /** resolved: the trigger's headers with their values resolved (lower-case names, see resolveDelivery). */
@@ -29,5 +31,5 @@ export function requestHeaders(specs: readonly HeaderSpec[], resolved: Record<st
     ...own,
   ];
   const sent: Record<string, string> = { 'user-agent': USER_AGENT, ...resolved, 'content-type': 'application/json' };
-  return { sent, loggedJson: JSON.stringify(logged) };
+  return { sent, loggedJson: JSON.stringify(logged), logged };
 }

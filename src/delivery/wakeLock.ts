@@ -12,16 +12,16 @@
  * The lock lives with the session: if the connection drops, PostgreSQL releases it; `onLost` then wakes
  * the engine, which requests it again.
  *
- * The busy fetch loop waits for release(), so the unlock has a timeout (UNLOCK_TIMEOUT_MS): on a half-open
+ * The busy fetch loop waits for letGo(), so the unlock has a timeout (UNLOCK_TIMEOUT_MS): on a half-open
  * connection it would otherwise wait until the OS gives up on the socket, minutes during which nothing is
  * fetched. On timeout the connection is dropped and the next request opens a new one. The server may hold
  * the old session (and the lock) until it notices the peer is gone; meanwhile capture sees the lock taken
  * and sends NOTIFY, which is only slower, never a lost wake-up. The blocking request itself has no
  * timeout: waiting for the lock is its purpose.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
-import { KEEPALIVE_IDLE_MS, withQueryTimeout } from '../db/watchedConnection.js';
+import { closeWatchedConnection, openWatchedConnection, withQueryTimeout } from '../db/watchedConnection.js';
 import { wakeStatements } from '../sql/wakeStatements.js';
 
 /** How long the unlock may take before its connection is taken for dead. */
@@ -67,7 +67,7 @@ export class WakeLock {
         this.warned = false;
         onGranted();
       } catch (error) {
-        if (this.current !== 'requested') return; // let go of on purpose (release, close)
+        if (this.current !== 'requested') return; // let go of on purpose (letGo, close)
         this.current = 'free';
         if (!this.warned) this.options.log.warn({ err: error }, 'could not take the wake lock; polling until it is back');
         this.warned = true;
@@ -81,14 +81,14 @@ export class WakeLock {
    * Lets go (this daemon is busy and polls): a held lock is unlocked, a waiting request is dropped with
    * its connection (a blocking lock request cannot be withdrawn otherwise).
    */
-  async release(): Promise<void> {
+  async letGo(): Promise<void> {
     const was = this.current;
     const client = this.client;
     this.current = 'free';
     if (was === 'requested') this.drop(client, false);
     if (was !== 'held' || !client) return;
     try {
-      await client.query(withQueryTimeout({ ...this.sql.release }, UNLOCK_TIMEOUT_MS));
+      await client.query(withQueryTimeout({ ...this.sql.unlock }, UNLOCK_TIMEOUT_MS));
     } catch (error) {
       this.options.log.warn({ err: error }, 'could not let the wake lock go; dropping its connection');
       this.drop(client, false);
@@ -105,31 +105,24 @@ export class WakeLock {
 
   private async connect(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({
+    const client = await openWatchedConnection({
       connectionString: this.options.connectionString,
-      application_name: 'pg-event-triggers wake',
-      keepAlive: true,
-      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
-      connectionTimeoutMillis: 10_000,
+      applicationName: 'pg-event-triggers wake',
+      onLost: (lost) => this.drop(lost, true),
     });
-    client.on('error', () => this.drop(client, true));
-    client.on('end', () => this.drop(client, true));
-    this.client = client;
-    try {
-      await client.connect();
-    } catch (error) {
-      this.drop(client, false);
-      throw error;
+    // Closed while connecting: nothing may stay open after close().
+    if (this.closed) {
+      await closeWatchedConnection(client);
+      throw new Error('the wake lock is closed');
     }
+    this.client = client;
     return client;
   }
 
   private drop(client: pg.Client | undefined, unexpected: boolean): void {
     if (!client || this.client !== client) return;
     this.client = undefined;
-    client.removeAllListeners();
-    client.on('error', () => undefined);
-    void client.end().catch(() => undefined);
+    void closeWatchedConnection(client);
     if (!unexpected || this.closed || this.current === 'free') return;
     this.current = 'free';
     this.options.log.warn('wake lock connection lost; polling until the lock is back');

@@ -4,7 +4,9 @@
  * the outcome with the invocation log to record.
  */
 import { Agent, type Dispatcher } from 'undici';
-import type { ResolvedTrigger } from '../catalog/triggerRegistry.js';
+import type { ResolvedTrigger, TriggerTransform } from '../catalog/triggerRegistry.js';
+import { addedHeaders, attemptHeaders } from './attemptHeaders.js';
+import { prepareTransformedRequest } from './transformedRequest.js';
 
 /** An event as claimed from the database: what the body is built from. */
 export interface ClaimedEvent {
@@ -21,6 +23,8 @@ export interface ClaimedEvent {
   retry_in_ms: string | number;
   /** event_log.redeliveries: the generation the actor's verdicts must match. */
   redeliveries: number;
+  /** The payload's trace_context as JSON text: sent on as traceparent (traceContext.ts). */
+  trace_context?: string | null;
 }
 
 /** What the invocation log row holds for one attempt. */
@@ -40,6 +44,11 @@ export interface WebhookOutcome {
   retryAfterMs: number | null;
   summary: string;
   log: InvocationLog;
+  /**
+   * False when nothing was sent (the webhook cannot be resolved here, a transform failed on the event):
+   * such an outcome says nothing of the endpoint, so circuit breakers ignore it.
+   */
+  sent: boolean;
 }
 
 /** The body POSTed to the webhook, assembled around the payload text. */
@@ -100,12 +109,42 @@ export class WebhookClient {
    */
   start(event: ClaimedEvent, trigger: ResolvedTrigger, currentRetry: number): WebhookCall {
     const body = buildBody(event, trigger, currentRetry);
-    const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
-    if (!trigger.target) {
-      const outcome = clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0);
-      return { done: Promise.resolve(outcome), abort: () => undefined };
-    }
+    if (trigger.transform) return this.startTransformed(event, trigger, trigger.transform, body);
+    // Signed triggers and traced events add headers of their own to the trigger's (attemptHeaders.ts).
+    const sent = attemptHeaders(trigger, { id: event.id, traceContext: event.trace_context, body, now: Date.now() });
+    const requestLog = `{"payload":${body},"headers":${sent.loggedJson},"version":"2"}`;
+    if (!trigger.target) return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
+    const timeoutMs = trigger.retry.timeout_sec * 1000;
     const { origin, path } = trigger.target;
+    const request = { origin, path, method: 'POST', headers: sent.sent, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
+    return this.send(trigger, request, requestLog);
+  }
+
+  /** The request_transform's request instead (transformedRequest.ts); a transform that fails is a failed attempt. */
+  private startTransformed(event: ClaimedEvent, trigger: ResolvedTrigger, transform: TriggerTransform, body: string): WebhookCall {
+    if (!trigger.target || trigger.url === undefined) {
+      const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
+      return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
+    }
+    const prepared = prepareTransformedRequest({
+      trigger,
+      transform,
+      url: trigger.url,
+      body,
+      addHeaders: (sentBody) => addedHeaders(trigger, { id: event.id, traceContext: event.trace_context, body: sentBody, now: Date.now() }),
+    });
+    if (!prepared.ok) return finished(clientError(prepared.requestLog, prepared.message, 0));
+    const timeoutMs = trigger.retry.timeout_sec * 1000;
+    const { origin, path, method, headers, requestLog } = prepared;
+    return this.send(
+      trigger,
+      { origin, path, method, headers, body: prepared.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      requestLog,
+    );
+  }
+
+  /** Dispatches one request and settles its outcome (see start). */
+  private send(trigger: ResolvedTrigger, request: Dispatcher.DispatchOptions, requestLog: string): WebhookCall {
     const limit = this.options.responseBodyLimit;
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const started = performance.now();
@@ -160,6 +199,7 @@ export class WebhookClient {
         ok,
         status,
         retryAfterMs: ok ? null : parseRetryAfter(headers['retry-after']),
+        sent: true,
         summary: `HTTP ${status} in ${durationMs} ms`,
         log: { status, request: requestLog, response, durationMs },
       });
@@ -194,19 +234,7 @@ export class WebhookClient {
       onResponseError: (_c, error) => fail(error),
     };
     try {
-      this.agent.dispatch(
-        {
-          origin,
-          path,
-          method: 'POST',
-          // Content-Type, User-Agent and the trigger's own, merged once per trigger (requestHeaders.ts).
-          headers: trigger.headers,
-          body,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        },
-        handler,
-      );
+      this.agent.dispatch(request, handler);
     } catch (error) {
       fail(error as Error);
     }
@@ -228,12 +256,16 @@ function loggedResponseHeaders(headers: Record<string, string | string[] | undef
   return logged;
 }
 
+/** A call that ended before it began: its outcome, at once. */
+const finished = (outcome: WebhookOutcome): WebhookCall => ({ done: Promise.resolve({ ...outcome, sent: false }), abort: () => undefined });
+
 function clientError(requestLog: string, message: string, durationMs: number): WebhookOutcome {
   return {
     ok: false,
     status: null,
     retryAfterMs: null,
     summary: message,
+    sent: true,
     log: {
       status: null,
       request: requestLog,

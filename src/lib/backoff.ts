@@ -40,3 +40,6 @@ export function backoffDelayMs(policy: BackoffPolicy, attempt: number, random: (
  * lost the same server do not come back in step.
  */
 export const DATABASE_RETRY: BackoffPolicy = { baseMs: 200, maxMs: 5000, jitter: 'equal' };
+
+/** Waiting for PostgreSQL at boot: 1 s doubling to 15 s, exact, so each log line can say when it tries again. */
+export const BOOT_WAIT: BackoffPolicy = { baseMs: 1000, maxMs: 15_000, jitter: 'none' };

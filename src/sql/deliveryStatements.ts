@@ -9,28 +9,19 @@ const CLAIMED_COLUMNS = `
   e.id, e.schema_name, e.table_name, e.trigger_name, e.tries, e.redeliveries,
   to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at,
   e.payload::text as payload,
+  (e.payload->'trace_context')::text as trace_context,
   greatest(0, ceil(extract(epoch from (e.next_retry_at - now())) * 1000))::int8 as retry_in_ms`;
 
 export const deliveryStatements = (schema: string) =>
   statements('delivery', schema, {
     /**
-     * Claims up to $2 events that are due and held by nobody, in the order they fell due: a new event at
-     * its creation, a retry at its next_retry_at (oldest first). SKIP LOCKED lets several daemons fetch
-     * at once without waiting on, or taking, each other's rows. The conditions are event_log_due's
-     * (migration 4), so the scan reads only unheld events, and stops at the first one not yet due.
+     * Claims due events trigger by trigger (claim_due, migration 7): $2/$3 the room for each trigger this
+     * daemon names, $4 for any other, $5 the probe lease beyond timeout_sec. Rows with a note: 'probe' is
+     * the one event sent to see if an open circuit's endpoint is back; 'throttled' (id null) says when a
+     * rate-limited trigger has its next token (retry_in_ms); 'limited' (id null), that a trigger is at its
+     * max_in_flight.
      */
-    claimDue: `
-      with due as (
-        select id from :SCHEMA.event_log
-        where not delivered and not error and not archived and locked_by is null
-          and coalesce(next_retry_at, created_at) <= now()
-        order by coalesce(next_retry_at, created_at)
-        limit $2
-        for update skip locked
-      )
-      update :SCHEMA.event_log e set locked_by = $1, locked_at = now()
-      from due where e.id = due.id
-      returning ${CLAIMED_COLUMNS}`,
+    claimDue: `select * from :SCHEMA.claim_due($1::uuid, $2::text[], $3::int[], $4::int, $5::int)`,
 
     /**
      * Takes over the events held by instances that are gone (their heartbeat lapsed or their session
@@ -64,7 +55,7 @@ export const deliveryStatements = (schema: string) =>
      * invocation log. A verdict applies only while this instance ($2) still holds the event and no
      * redelivery came since the attempt began (event_log.redeliveries is still the attempt's generation).
      * Where a redelivery did come, the event is reset instead (tries 0, due now, the lock kept: the actor
-     * starts over) and the row says 'applied' false with the new generation. `release` parks a retry in
+     * starts over) and the row says 'applied' false with the new generation. `park` releases a retry in
      * the database instead of keeping it locked here. $1 and $3 are JSON arrays, so the logs (already JSON
      * text) travel without escaping.
      *
@@ -76,7 +67,7 @@ export const deliveryStatements = (schema: string) =>
     recordAttempts: `
       with outcome as (
         select * from json_to_recordset($1::json)
-          as o(id uuid, tries int, verdict text, retry_delay_ms int8, release bool, generation int)
+          as o(id uuid, tries int, verdict text, retry_delay_ms int8, park bool, generation int)
       ), written as (
         update :SCHEMA.event_log e set
           tries = case when e.redeliveries = o.generation then o.tries else 0 end,
@@ -84,9 +75,9 @@ export const deliveryStatements = (schema: string) =>
           error = e.redeliveries = o.generation and o.verdict = 'error',
           next_retry_at = case when e.redeliveries = o.generation and o.verdict = 'retry'
                                then now() + o.retry_delay_ms * interval '1 millisecond' end,
-          locked_by = case when e.redeliveries <> o.generation or (o.verdict = 'retry' and not o.release)
+          locked_by = case when e.redeliveries <> o.generation or (o.verdict = 'retry' and not o.park)
                            then e.locked_by end,
-          locked_at = case when e.redeliveries <> o.generation or (o.verdict = 'retry' and not o.release)
+          locked_at = case when e.redeliveries <> o.generation or (o.verdict = 'retry' and not o.park)
                            then e.locked_at end
         from outcome o
         where e.id = o.id and e.locked_by = $2
@@ -99,19 +90,18 @@ export const deliveryStatements = (schema: string) =>
       )
       select id, generation, applied from written`,
 
-    /** Lets go of events this instance holds (drain), keeping their tries and next_retry_at. */
-    release: `
-      update :SCHEMA.event_log set locked_by = null, locked_at = null
-      where id = any($1::uuid[]) and locked_by = $2`,
-    releaseAll: `update :SCHEMA.event_log set locked_by = null, locked_at = null where locked_by = $1`,
     /**
-     * Hands back events an actor let go of while this instance still held them (their trigger could not
-     * be found, their outcome could not be written, they were cancelled): unlocked, and due no sooner than
-     * $3 ms from now, so that whatever made the actor let go cannot make the daemons fetch it in a loop.
+     * Releases events this instance holds: unlocked, keeping their tries, and due no sooner than $3 ms
+     * from now (0: as they were). Releasing with a delay is letting go: whatever made the actor give up
+     * the event (its trigger missing, an outcome the database refuses) cannot make the daemons fetch it
+     * in a loop.
      */
-    releaseHeld: `
+    release: `
       update :SCHEMA.event_log
       set locked_by = null, locked_at = null,
-          next_retry_at = greatest(next_retry_at, now() + $3 * interval '1 millisecond')
+          next_retry_at = case when $3 > 0 then greatest(next_retry_at, now() + $3 * interval '1 millisecond')
+                               else next_retry_at end
       where id = any($1::uuid[]) and locked_by = $2`,
+    /** Releases every event this instance holds (drain), keeping their tries and next_retry_at. */
+    releaseAll: `update :SCHEMA.event_log set locked_by = null, locked_at = null where locked_by = $1`,
   });

@@ -11,5 +11,5 @@ export const wakeStatements = (schema: string) =>
      * holds it. While this waits, capture's shared try fails, so capture sends NOTIFY.
      */
     hold: `select pg_advisory_lock(:SCHEMA.wake_lock_class(), 0)`,
-    release: `select pg_advisory_unlock(:SCHEMA.wake_lock_class(), 0)`,
+    unlock: `select pg_advisory_unlock(:SCHEMA.wake_lock_class(), 0)`,
   });

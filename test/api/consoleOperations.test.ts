@@ -84,7 +84,9 @@ async function addAttempt(
   );
 }
 
+/** Removes every event and attempt (invocation logs have no foreign key to events since migration 8). */
 async function clearEvents() {
+  await api.pool.query('delete from event_triggers.event_invocation_logs');
   await api.pool.query('delete from event_triggers.event_log');
 }
 

@@ -114,6 +114,21 @@ describe('create_event_trigger', () => {
     }
   });
 
+  test('flow_control and the backoff fields are stored as given, and absent unless given', async () => {
+    const given = {
+      retry_conf: { num_retries: 3, interval_sec: 5, timeout_sec: 10, backoff: 'exponential', max_interval_sec: 300 },
+      flow_control: { max_in_flight: 4, max_events_per_second: 2.5 },
+    };
+    expect((await api.query('create_event_trigger', base(given))).status).toBe(200);
+    const stored = async () =>
+      (await api.pool.query('select definition from event_triggers.event_triggers where name = $1', ['users_changes'])).rows[0].definition;
+    expect(await stored()).toMatchObject(given);
+    expect((await api.query('create_event_trigger', base({ replace: true, retry_conf: { num_retries: 1 } }))).status).toBe(200);
+    const plain = await stored();
+    expect(plain.retry_conf).toEqual({ num_retries: 1, interval_sec: 10, timeout_sec: 60 });
+    expect(plain).not.toHaveProperty('flow_control');
+  });
+
   test('null for an optional argument means absent, as in Hasura; null for a required one is refused', async () => {
     const res = await api.query('create_event_trigger', {
       ...base({ insert: { columns: '*', payload: null } }),
@@ -354,12 +369,43 @@ describe('create_event_trigger', () => {
       base({ retry_conf: { num_retries: '3' } }),
       { code: 'parse-failed', path: '$.args.retry_conf.num_retries', error: /expected a number, got a string/ },
     ],
+    [
+      'an unknown backoff',
+      base({ retry_conf: { backoff: 'linear' } }),
+      { code: 'parse-failed', path: '$.args.retry_conf.backoff', error: /expected one of "fixed", "exponential"/ },
+    ],
+    [
+      'max_interval_sec under interval_sec',
+      base({ retry_conf: { interval_sec: 60, max_interval_sec: 30, backoff: 'exponential' } }),
+      { code: 'parse-failed', path: '$.args.retry_conf.max_interval_sec', error: /at least interval_sec \(60\)/ },
+    ],
+    ['an empty flow_control', base({ flow_control: {} }), { code: 'parse-failed', path: '$.args.flow_control', error: /max_in_flight/ }],
+    [
+      'max_in_flight 0',
+      base({ flow_control: { max_in_flight: 0 } }),
+      { code: 'parse-failed', path: '$.args.flow_control.max_in_flight', error: /at least 1/ },
+    ],
+    [
+      'a fractional max_in_flight',
+      base({ flow_control: { max_in_flight: 2.5 } }),
+      { code: 'parse-failed', path: '$.args.flow_control.max_in_flight', error: /whole number/ },
+    ],
+    [
+      'a negative max_events_per_second',
+      base({ flow_control: { max_events_per_second: -1 } }),
+      { code: 'parse-failed', path: '$.args.flow_control.max_events_per_second' },
+    ],
+    [
+      'an unknown key in flow_control',
+      base({ flow_control: { max_per_second: 1 } }),
+      { code: 'parse-failed', path: '$.args.flow_control', error: /unexpected key "max_per_second"/ },
+    ],
     ['an unknown key', base({ webhookk: WEBHOOK }), { code: 'parse-failed', path: '$.args', error: /unexpected key "webhookk"/ }],
     ['an unknown key in an operation', base({ insert: { columns: '*', colums: '*' } }), { code: 'parse-failed', path: '$.args.insert' }],
     [
       'a key Hasura has and we do not',
-      base({ request_transform: { body: 'x' } }),
-      { code: 'not-supported', path: '$.args.request_transform' },
+      base({ response_transform: { body: 'x' } }),
+      { code: 'not-supported', path: '$.args.response_transform' },
     ],
     [
       'the catalog schema as table',

@@ -1,12 +1,13 @@
 /**
- * Secrets stay secret: the admin secret (sent right or wrong), header values from the environment and a
- * webhook URL from the environment never appear in the daemon's log output (at LOG_LEVEL=trace), in the
+ * Secrets stay secret: the admin secret (sent right or wrong), header values from the environment, a
+ * signing secret from the environment and a webhook URL from the environment never appear in the daemon's log output (at LOG_LEVEL=trace), in the
  * catalog's tables (invocation logs included) or in any API answer, while the webhook does receive them.
  * Every route but /healthz needs the admin secret, including routes that do not exist; a web page's
  * cross-site request is refused whatever it carries.
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { OperationContext } from '../../src/api/operations/context.js';
@@ -20,9 +21,11 @@ const token = () => randomBytes(6).toString('hex');
 const ADMIN_SECRET = `adm1n-SECRET-${token()}`;
 const HEADER_VALUE = `s3cr3t-HEADER-value-${token()}`;
 const URL_TOKEN = `url-T0KEN-${token()}`;
+/** Its base64 part is what must not leak (the whsec_ prefix is no secret). */
+const SIGNING_KEY = randomBytes(32).toString('base64');
 /** Wrong secrets a client might send; the second contains the real one, so logging it would leak it. */
 const WRONG_SECRETS = [`wr0ng-SECRET-${token()}`, `${ADMIN_SECRET}-but-longer`];
-const SECRETS = [ADMIN_SECRET, HEADER_VALUE, URL_TOKEN, ...WRONG_SECRETS];
+const SECRETS = [ADMIN_SECRET, HEADER_VALUE, URL_TOKEN, ...WRONG_SECRETS, SIGNING_KEY];
 const SCHEMA = 'secret_catalog';
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -33,7 +36,7 @@ const admin = { 'x-hasura-admin-secret': ADMIN_SECRET };
 
 /** Which of the secrets a text contains (by name, so a failure does not print them). */
 function leaks(text: string): string[] {
-  const names = ['ADMIN_SECRET', 'HEADER_VALUE', 'URL_TOKEN', 'WRONG_SECRET_1', 'WRONG_SECRET_2'];
+  const names = ['ADMIN_SECRET', 'HEADER_VALUE', 'URL_TOKEN', 'WRONG_SECRET_1', 'WRONG_SECRET_2', 'SIGNING_KEY'];
   return SECRETS.flatMap((s, i) => (text.includes(s) ? [names[i]!] : []));
 }
 
@@ -52,6 +55,7 @@ beforeAll(async () => {
     HOOK_URL: webhook.url,
     DEAD_HOOK_URL: deadUrl,
     HOOK_SECRET_HEADER: HEADER_VALUE,
+    HOOK_SIGNING_SECRET: `whsec_${SIGNING_KEY}`,
   });
 });
 afterAll(async () => {
@@ -206,6 +210,7 @@ describe('secrets from the environment', () => {
         headers,
         insert: { columns: '*' },
         retry_conf: { num_retries: 2, interval_sec: 0, timeout_sec: 5 },
+        signing_secret: { value_from_env: 'HOOK_SIGNING_SECRET' },
       },
       admin,
     );
@@ -248,6 +253,9 @@ describe('secrets from the environment', () => {
       expect(req.headers.authorization).toBe(HEADER_VALUE);
       expect(req.headers['x-visible']).toBe('not-a-secret');
       expect(req.path).toBe(`/hooks/${URL_TOKEN}?sig=${URL_TOKEN}`);
+      expect(new Webhook(`whsec_${SIGNING_KEY}`).verify(req.text, req.headers as Record<string, string>)).toMatchObject({
+        id: req.json.id,
+      });
     }
 
     // The invocation logs: one per attempt, failures included, env-sourced headers by name only.
@@ -259,10 +267,20 @@ describe('secrets from the environment', () => {
     expect(logs.filter((l) => l.status === 500)).toHaveLength(2);
     for (const log of logs) {
       // As in Hasura's logs: the default headers first, then the trigger's as defined.
+      // secret_hook signs its requests: the signature headers are listed, never the key.
+      const signature =
+        log.trigger_name === 'secret_hook'
+          ? [
+              { name: 'webhook-id', value: expect.any(String) },
+              { name: 'webhook-timestamp', value: expect.stringMatching(/^\d+$/) },
+              { name: 'webhook-signature', value: expect.stringMatching(/^v1,/) },
+            ]
+          : [];
       expect(log.request.headers).toEqual([
         { name: 'Content-Type', value: 'application/json' },
         { name: 'User-Agent', value: expect.stringMatching(/^pg-event-triggers\//) },
         ...headers,
+        ...signature,
       ]);
       expect(leaks(log.text)).toEqual([]);
     }

@@ -17,7 +17,12 @@ beforeAll(async () => {
   hook = await startWebhookReceiver();
   env.ORDERS_HOOK = hook.url;
   // A long poll interval: deliveries below can only be this fast because NOTIFY wakes the daemon.
-  daemon = await startTestDaemon(database.db.url, { env: { EVENTS_FETCH_INTERVAL: '60000' }, processEnv: env });
+  // retry_conf on its own: these tests fail one webhook many times in a row, which would open its circuit
+  // (flow control is tested in flowControl.test.ts).
+  daemon = await startTestDaemon(database.db.url, {
+    env: { EVENTS_FETCH_INTERVAL: '60000', CIRCUIT_BREAKER_THRESHOLD: '0' },
+    processEnv: env,
+  });
 });
 afterAll(async () => {
   await daemon?.stop();
@@ -127,6 +132,40 @@ describe('delivery', () => {
     for (const { duration_ms } of durations.rows) expect(duration_ms).toBeGreaterThanOrEqual(0);
   });
 
+  test('410 Gone stops retrying at once: one attempt, then error, whatever num_retries says', async () => {
+    await createTrigger({ retry_conf: { num_retries: 5, interval_sec: 0, timeout_sec: 5 } });
+    hook.respondWith(() => ({ status: 410, body: 'unsubscribed' }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first] = await hook.waitForRequests(1);
+    await eventually(async () => (await eventRow(first!.json.id))?.error, 5000, 'error');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hook.requests).toHaveLength(1);
+    expect(await eventRow(first!.json.id)).toMatchObject({ tries: 1, delivered: false, error: true, locked_by: null });
+  });
+
+  test('429 without Retry-After slows down: a fixed interval doubles with each retry', async () => {
+    await createTrigger({ retry_conf: { num_retries: 2, interval_sec: 1, timeout_sec: 5 } });
+    hook.respondWith((_req, i) => ({ status: i < 2 ? 429 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const [first, second, third] = await hook.waitForRequests(3, 10_000);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(third!.at - second!.at).toBeGreaterThanOrEqual(1950);
+    await eventually(async () => (await eventRow(first!.json.id))?.delivered, 5000, 'delivered');
+  });
+
+  test('exponential backoff: every wait under interval_sec × 2^(retry - 1), capped by max_interval_sec', async () => {
+    await createTrigger({ retry_conf: { num_retries: 3, interval_sec: 1, timeout_sec: 5, backoff: 'exponential', max_interval_sec: 2 } });
+    hook.respondWith((_req, i) => ({ status: i < 3 ? 500 : 200 }));
+    await database.pool.query(`insert into ${table} values (1, 'x', 1, null)`);
+    const received = await hook.waitForRequests(4, 15_000);
+    const gaps = received.slice(1).map((r, i) => r.at - received[i]!.at);
+    // Bounds 1 s, 2 s, then capped at 2 s (plus the time to record and fetch an attempt).
+    expect(gaps[0]).toBeLessThan(1000 + 1000);
+    expect(gaps[1]).toBeLessThan(2000 + 1000);
+    expect(gaps[2]).toBeLessThan(2000 + 1000);
+    await eventually(async () => (await eventRow(received[0]!.json.id))?.delivered, 5000, 'delivered');
+  });
+
   test('retries wait interval_sec between attempts', async () => {
     await createTrigger({ retry_conf: { num_retries: 1, interval_sec: 1, timeout_sec: 5 } });
     hook.respondWith((_req, i) => ({ status: i === 0 ? 503 : 200 }));
@@ -231,22 +270,27 @@ describe('delivery', () => {
     expect(hook.requests.map((r) => Number(r.json.event.data.new.id)).sort()).toEqual([1, 2, 3]);
   });
 
-  test('an event deleted by hand while it is delivered: its log is dropped, and the other outcomes are still recorded', async () => {
+  test('an event deleted by hand while it is delivered: its log is kept, as in Hasura, and the other outcomes are recorded', async () => {
     await createTrigger({});
     hook.hold();
     await database.pool.query(`insert into ${table} values (1, 'x', 1, null), (2, 'y', 1, null)`);
     const [a, b] = await hook.waitForRequests(2);
     const gone = Number(a!.json.event.data.new.id) === 1 ? a! : b!;
     const kept = gone === a ? b! : a!;
-    // Its invocation log now refers to nothing (a foreign key violation): that must not stall the batch.
+    // Its invocation log will refer to nothing: since catalog migration 8 (no foreign key, as in Hasura)
+    // that is kept, and must not stall the batch.
     await database.pool.query('delete from event_triggers.event_log where id = $1', [gone.json.id]);
     hook.release();
     await eventually(async () => (await eventRow(kept.json.id))?.delivered, 5000, 'the other event recorded as delivered');
-    const logs = await database.pool.query(
-      'select event_id::text from event_triggers.event_invocation_logs where event_id = any($1::uuid[])',
-      [[gone.json.id, kept.json.id]],
-    );
-    expect(logs.rows.map((r) => r.event_id)).toEqual([kept.json.id]);
+    const logged = async () =>
+      (
+        await database.pool.query(
+          'select event_id::text from event_triggers.event_invocation_logs where event_id = any($1::uuid[]) order by event_id',
+          [[gone.json.id, kept.json.id]],
+        )
+      ).rows.map((r) => r.event_id);
+    await eventually(async () => (await logged()).length === 2, 5000, 'both attempts logged');
+    expect(await logged()).toEqual([gone.json.id, kept.json.id].sort());
     await database.pool.query(`insert into ${table} values (3, 'z', 1, null)`);
     const [, , c] = await hook.waitForRequests(3);
     await eventually(async () => (await eventRow(c!.json.id))?.delivered, 5000, 'a later event recorded as delivered');

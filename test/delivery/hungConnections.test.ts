@@ -57,7 +57,7 @@ test('letting the lock go over a silent connection times out, drops it, and the 
     const [connection] = proxy.byApplication('pg-event-triggers wake');
     connection!.silence();
 
-    await within(lock.release(), 15_000, 'release() on a silent connection');
+    await within(lock.letGo(), 15_000, 'letGo() on a silent connection');
     expect(lock.state).toBe('free');
     await eventually(() => connection!.clientClosed, 5_000, 'the silent connection dropped by the client');
 

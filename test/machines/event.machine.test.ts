@@ -14,7 +14,7 @@ function start(input: { tries?: number; retryInMs?: number; generation?: number 
     actions: {
       requestSlot: () => void calls.push({ action: 'requestSlot' }),
       leaveQueue: () => void calls.push({ action: 'leaveQueue' }),
-      releaseSlot: () => void calls.push({ action: 'releaseSlot' }),
+      freeSlot: () => void calls.push({ action: 'freeSlot' }),
       callWebhook: ({ context }) => void calls.push({ action: 'callWebhook', tries: context.tries }),
       abortWebhook: () => void calls.push({ action: 'abortWebhook' }),
       recordAttempt: ({ context }) =>
@@ -26,7 +26,8 @@ function start(input: { tries?: number; retryInMs?: number; generation?: number 
           generation: context.generation,
         }),
       announceSettled: () => void calls.push({ action: 'announceSettled' }),
-      releaseLock: () => void calls.push({ action: 'releaseLock' }),
+      letGo: () => void calls.push({ action: 'letGo' }),
+      handBack: () => void calls.push({ action: 'handBack' }),
     },
     delays: { retryDelay: () => 5 },
   });
@@ -38,7 +39,7 @@ function start(input: { tries?: number; retryInMs?: number; generation?: number 
   const respond = (report: Partial<AttemptReport>) =>
     actor.send({
       type: 'WEBHOOK_RESPONDED',
-      report: { ok: false, status: 500, retryAfterMs: null, numRetries: 0, intervalMs: 10_000, summary: '', ...report },
+      report: { ok: false, status: 500, retryAfterMs: null, numRetries: 0, backoffMs: 10_000, summary: '', ...report },
     });
   const recorded = (report: RecordReport = { outcome: 'applied', parked: false }) => actor.send({ type: 'RECORDED', report });
   const actions = () => calls.map((c) => c.action);
@@ -63,7 +64,7 @@ describe('event machine', () => {
       'callWebhook',
       'abortWebhook',
       'recordAttempt',
-      'releaseSlot',
+      'freeSlot',
       'announceSettled',
     ]);
   });
@@ -73,7 +74,7 @@ describe('event machine', () => {
     for (let attempt = 0; attempt < 3; attempt++) {
       await waitFor(() => m.value() === 'pending');
       m.actor.send({ type: 'START' });
-      m.respond({ numRetries: 2, intervalMs: 5 });
+      m.respond({ numRetries: 2, backoffMs: 5 });
       m.recorded();
     }
     expect(m.value()).toBe('error');
@@ -123,27 +124,27 @@ describe('event machine', () => {
     lost.actor.send({ type: 'START' });
     lost.respond({ ok: true, status: 200 });
     lost.recorded({ outcome: 'lockLost' });
-    expect(lost.value()).toBe('released');
+    expect(lost.value()).toBe('relinquished');
     expect(lost.actor.getSnapshot().status).toBe('done');
     // Another daemon holds it now: nothing to hand back.
-    expect(lost.actions()).not.toContain('releaseLock');
+    expect(lost.actions()).not.toContain('letGo');
 
     const parked = start();
     parked.actor.send({ type: 'START' });
     parked.respond({ numRetries: 3 });
     parked.recorded({ outcome: 'applied', parked: true });
-    expect(parked.value()).toBe('released');
-    expect(parked.actions()).not.toContain('releaseLock');
+    expect(parked.value()).toBe('relinquished');
+    expect(parked.actions()).not.toContain('letGo');
   });
 
   test('a trigger that cannot be found releases the event, and its lock, without counting an attempt', () => {
     const m = start();
     m.actor.send({ type: 'START' });
     m.respond({ triggerGone: true });
-    expect(m.value()).toBe('released');
+    expect(m.value()).toBe('relinquished');
     expect(m.context().tries).toBe(0);
     expect(m.actions()).not.toContain('recordAttempt');
-    expect(m.actions()).toContain('releaseLock');
+    expect(m.actions()).toContain('letGo');
   });
 
   test('an outcome that could not be written releases the event and its lock', () => {
@@ -151,23 +152,23 @@ describe('event machine', () => {
     m.actor.send({ type: 'START' });
     m.respond({ ok: true, status: 200 });
     m.recorded({ outcome: 'notWritten' });
-    expect(m.value()).toBe('released');
-    expect(m.actions().at(-2)).toBe('releaseLock');
+    expect(m.value()).toBe('relinquished');
+    expect(m.actions().at(-2)).toBe('letGo');
   });
 
   test('CANCEL while calling aborts the call and gives the slot back; only drain keeps the lock for its release-all', () => {
     const gone = start();
     gone.actor.send({ type: 'START' });
     gone.actor.send({ type: 'CANCEL', reason: 'triggerGone' });
-    expect(gone.value()).toBe('released');
-    expect(gone.actions()).toEqual(expect.arrayContaining(['abortWebhook', 'releaseSlot', 'releaseLock']));
+    expect(gone.value()).toBe('relinquished');
+    expect(gone.actions()).toEqual(expect.arrayContaining(['abortWebhook', 'freeSlot', 'letGo']));
 
     const drained = start();
     drained.actor.send({ type: 'START' });
     drained.actor.send({ type: 'CANCEL', reason: 'drain' });
-    expect(drained.value()).toBe('released');
-    expect(drained.actions()).toEqual(expect.arrayContaining(['abortWebhook', 'releaseSlot']));
-    expect(drained.actions()).not.toContain('releaseLock');
+    expect(drained.value()).toBe('relinquished');
+    expect(drained.actions()).toEqual(expect.arrayContaining(['abortWebhook', 'freeSlot']));
+    expect(drained.actions()).not.toContain('letGo');
   });
 
   test('a settled event cancelled hands nothing back: its verdict released the lock', () => {
@@ -176,8 +177,8 @@ describe('event machine', () => {
     m.respond({ ok: true, status: 200 });
     m.recorded();
     m.actor.send({ type: 'CANCEL', reason: 'triggerGone' });
-    expect(m.value()).toBe('released');
-    expect(m.actions()).not.toContain('releaseLock');
+    expect(m.value()).toBe('relinquished');
+    expect(m.actions()).not.toContain('letGo');
   });
 
   test('a REDELIVER not newer than the generation the actor knows is ignored, in every state', () => {

@@ -8,6 +8,7 @@
  * The seed is fixed under CI and random otherwise, printed either way (support/seed.ts); fast-check
  * prints it again with the shrunk counterexample of a failure. Replay a run with FC_SEED=<seed>.
  */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseJson } from '../../src/api/json.js';
@@ -40,13 +41,14 @@ const BASELINE: Record<string, Record<string, unknown>> = {
   [KEEPER]: { name: KEEPER, table: 'items', webhook_from_env: 'HOOK_URL', insert: { columns: '*', payload: ['id'] } },
 };
 const PROPERTY_TIMEOUT = 90_000;
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 let api: ApiHarness;
 let eventId = '';
 const baselineDefinitions = new Map<string, string>();
 
 beforeAll(async () => {
-  api = await startApi({ env: { HOOK_URL: WEBHOOK, TOKEN: 't0k3n' } });
+  api = await startApi({ env: { HOOK_URL: WEBHOOK, TOKEN: 't0k3n', SIGNING_SECRET: SECRET } });
   await api.pool.query('create table public.items (id bigint generated always as identity primary key, label text, doc jsonb)');
   // Must survive every request: SQL smuggled in a string would show as y gone.
   await api.pool.query('create table public.y (id int)');
@@ -141,6 +143,23 @@ const header = fc.oneof(
   fc.constant({ name: 'X-Token', value_from_env: 'TOKEN' }),
 );
 
+/** Request transforms with a template in each part, for create_event_trigger and test_webhook_transform. */
+const requestTransform = fc.record(
+  {
+    version: fc.constant(2),
+    method: fc.constantFrom('PUT', 'GET'),
+    url: fc.constant('{{$base_url}}/x/{{ $body?.event?.op ?? "none" }}'),
+    query_params: fc.constantFrom<unknown>({ a: '{{$body?.id}}', b: null }, 'a={{ escapeUri("é") }}'),
+    request_headers: fc.constant({ add_headers: { 'X-A': '{{ toUpper("a") }}' }, remove_headers: ['User-Agent'] }),
+    body: fc.constantFrom<unknown>(
+      { action: 'remove' },
+      { action: 'transform', template: '{"x": {{$body}}}' },
+      { action: 'x_www_form_urlencoded', form_template: { f: '{{ $body?.id }}' } },
+    ),
+  },
+  { requiredKeys: [] },
+);
+
 const createArgs = fc
   .record(
     {
@@ -158,6 +177,19 @@ const createArgs = fc
       replace: fc.boolean(),
       enable_manual: fc.boolean(),
       trigger_on_replication: fc.boolean(),
+      request_transform: requestTransform,
+      cleanup_config: fc.record(
+        {
+          schedule: fc.constantFrom('0 3 * * *', '*/5 * * * *', '@daily', '0 0 1 1 MON'),
+          clear_older_than: fc.nat(1000),
+          batch_size: fc.integer({ min: 1, max: 100_000 }),
+          timeout: fc.integer({ min: 1, max: 600 }),
+          clean_invocation_logs: fc.boolean(),
+          paused: fc.boolean(),
+        },
+        { requiredKeys: ['schedule', 'clear_older_than'] },
+      ),
+      signing_secret: fc.constantFrom<unknown>({ value: SECRET }, { value: `${SECRET} ${SECRET}` }, { value_from_env: 'SIGNING_SECRET' }),
     },
     { requiredKeys: ['name', 'table', 'fromEnv'] },
   )
@@ -213,6 +245,41 @@ const plainOperation: fc.Arbitrary<Op> = fc.oneof(
       .map((args) => ({ type: 'get_event_by_id', args })),
   },
   { weight: 1, arbitrary: fc.constant({ type: 'get_inconsistent_metadata', args: {} }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ webhook_url: fc.constant(WEBHOOK), body: fc.jsonValue({ maxDepth: 2 }), request_transform: requestTransform })
+      .map((args) => ({ type: 'test_webhook_transform', args })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record(
+        {
+          event_trigger_name: triggerName,
+          clear_older_than: fc.nat(1000),
+          batch_size: fc.integer({ min: 1, max: 100_000 }),
+          timeout: fc.integer({ min: 1, max: 60 }),
+          clean_invocation_logs: fc.boolean(),
+        },
+        { requiredKeys: ['event_trigger_name', 'clear_older_than'] },
+      )
+      .map((args) => ({ type: 'cleanup_event_trigger_logs', args })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('pause_event_trigger_cleanups', 'resume_event_trigger_cleanups'),
+        fc.constantFrom<unknown>(
+          { sources: '*' },
+          { sources: ['default'] },
+          [{ source_name: 'default', event_triggers: [BASE] }],
+          [{ event_triggers: [BASE, KEEPER] }],
+        ),
+      )
+      .map(([type, eventTriggers]) => ({ type, args: { event_triggers: eventTriggers } })),
+  },
 );
 
 /** Well-formed, refused only by what the database holds: in a bulk, they undo what came before. */
@@ -231,7 +298,7 @@ const refusedByTheDatabase: fc.Arbitrary<Op> = fc.constantFrom(
 const operation: fc.Arbitrary<Op> = fc
   .tuple(fc.oneof({ weight: 5, arbitrary: plainOperation }, { weight: 1, arbitrary: refusedByTheDatabase }), fc.boolean())
   .map(([op, hasura2]) =>
-    hasura2 && op.type !== 'get_inconsistent_metadata'
+    hasura2 && op.type !== 'get_inconsistent_metadata' && op.type !== 'test_webhook_transform'
       ? { type: `pg_${op.type}`, args: { ...(op.args as object), source: 'default' } }
       : op,
   );
@@ -263,6 +330,18 @@ const ARG_PATHS: Segment[][] = [
   ['invocation_log_limit'],
   ['source'],
   ['replace'],
+  ['cleanup_config', 'schedule'],
+  ['cleanup_config', 'clear_older_than'],
+  ['cleanup_config', 'batch_size'],
+  ['signing_secret', 'value'],
+  ['signing_secret', 'value_from_env'],
+  ['event_trigger_name'],
+  ['clear_older_than'],
+  ['timeout'],
+  ['event_triggers'],
+  ['event_triggers', 'sources'],
+  ['event_triggers', 0, 'source_name'],
+  ['event_triggers', 0, 'event_triggers', 0],
 ];
 
 const under = (prefix: Segment[]) => ARG_PATHS.map((p) => [...prefix, ...p]);

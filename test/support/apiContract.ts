@@ -17,11 +17,13 @@ const HASURA_CODES = [
   'access-denied',
   'permission-denied',
   'not-found',
+  'validation-failed',
 ] as const;
 
 /** JSON-RPC error code for each Hasura code, as docs/api.md lists them. */
 const RPC_CODE_BY_HASURA: Record<string, number> = {
   'parse-failed': -32602,
+  'validation-failed': -32602,
   'not-exists': -32001,
   'already-exists': -32002,
   busy: -32003,
@@ -41,12 +43,20 @@ function parseBody(res: RawResponse): unknown {
   }
 }
 
-/** Hasura's error object: exactly path, error and code, a JSON path, a message, a known code. */
+/**
+ * Hasura's error object: exactly path, error and code (and, for validation-failed, Hasura's "internal":
+ * the list of template errors), a JSON path, a message, a known code.
+ */
 export function expectHasuraError(value: unknown, context = 'error'): void {
   expect(value, context).toBeTypeOf('object');
   expect(value, context).not.toBeNull();
   const error = value as Record<string, unknown>;
-  expect(Object.keys(error).sort(), context).toEqual(['code', 'error', 'path']);
+  if (error.code === 'validation-failed') {
+    expect(Object.keys(error).sort(), context).toEqual(['code', 'error', 'internal', 'path']);
+    expect(Array.isArray(error.internal), context).toBe(true);
+  } else {
+    expect(Object.keys(error).sort(), context).toEqual(['code', 'error', 'path']);
+  }
   expect(error.path, context).toBeTypeOf('string');
   expect(error.path as string, context).toMatch(/^\$/);
   expect(error.error, context).toBeTypeOf('string');

@@ -26,8 +26,13 @@ export async function catalogSnapshot(pool: pg.Pool, schema = 'event_triggers'):
      from pg_proc p where p.pronamespace = $1::regnamespace and p.proname like 'pget\\_%' order by 1`,
     [schema],
   );
+  const cleanups = await pool.query(
+    `select trigger_name, scheduled_at, status, deleted_event_logs, deleted_event_invocation_logs
+     from ${schema}.event_log_cleanups order by trigger_name, scheduled_at`,
+  );
   return {
     definitions: definitions.rows,
+    cleanups: cleanups.rows,
     events: events.rows,
     invocationLogs: invocationLogs.rows,
     triggers: triggers.rows,

@@ -51,10 +51,18 @@ export async function killDaemonsSince(mark = 0): Promise<number> {
   return victims.length;
 }
 
-/** nodeArgs go to node itself, before the CLI (the benchmark passes --cpu-prof this way). */
-export async function spawnDaemon(env: Record<string, string>, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<DaemonProcess> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it first)`);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], {
+/**
+ * nodeArgs go to node itself, before the CLI (the benchmark passes --cpu-prof this way); `cli` is another
+ * build's CLI (the benchmark compares builds).
+ */
+export async function spawnDaemon(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+  cli = CLI,
+): Promise<DaemonProcess> {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" (npm test does it first)`);
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'start'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
+import { cleanupStatements } from '../../sql/cleanupStatements.js';
 import { eventStatements } from '../../sql/eventStatements.js';
 import { overviewStatements } from '../../sql/overviewStatements.js';
 import { searchStatements } from '../../sql/searchStatements.js';
@@ -18,6 +19,8 @@ export interface LocalEngine {
   eventState(eventId: string): 'delivering' | 'idle' | 'absent';
   /** Sends REDELIVER to the event's actor (after the operation committed), with the reset's generation. */
   redeliver(eventId: string, generation: number): void;
+  /** This daemon's view of the circuit breakers (endpoint failures in a row it counted). */
+  circuitStates(): Array<{ endpoint: string; consecutiveFailures: number }>;
 }
 
 export interface OperationContext {
@@ -40,6 +43,7 @@ export interface OperationContext {
     events: ReturnType<typeof eventStatements>;
     overview: ReturnType<typeof overviewStatements>;
     search: ReturnType<typeof searchStatements>;
+    cleanups: ReturnType<typeof cleanupStatements>;
   };
   engine?: LocalEngine;
   log: Logger;
@@ -114,6 +118,7 @@ export function createOperationContext(options: ContextOptions): OperationContex
       events: eventStatements(options.schema),
       overview: overviewStatements(options.schema),
       search: searchStatements(options.schema),
+      cleanups: cleanupStatements(options.schema),
     },
     ...(options.engine ? { engine: options.engine } : {}),
     log: options.log,

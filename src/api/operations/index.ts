@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { ApiError, OPERATION_PATH } from '../errors.js';
+import { cleanupEventTriggerLogsArgs, eventTriggerCleanupsArgs } from '../cleanupSchemas.js';
 import {
   createEventTriggerArgs,
   deleteEventTriggerArgs,
@@ -13,28 +14,43 @@ import {
   getEventInvocationLogsArgs,
   getEventLogsArgs,
   getEventTriggersArgs,
+  getFlowControlStateArgs,
   getInconsistentMetadataArgs,
   invokeEventTriggerArgs,
   parseArgsWith,
   redeliverEventArgs,
   searchEventInvocationLogsArgs,
   searchEventLogsArgs,
+  testWebhookTransformArgs,
 } from '../schemas.js';
+import { cleanupEventTriggerLogs, pauseEventTriggerCleanups, resumeEventTriggerCleanups } from './cleanups.js';
 import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
+import { getFlowControlState } from './flowControl.js';
 import { getDeliveryStats, getEventTriggers, searchEventInvocationLogs, searchEventLogs } from './overview.js';
 import { inTransaction, translatePgError } from './transaction.js';
+import { testWebhookTransform } from './transforms.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
 
 interface Operation<S extends z.ZodType = z.ZodType> {
   args: S;
   run(ctx: OperationContext, tx: Tx, args: z.output<S>): Promise<unknown>;
+  /**
+   * Set for an operation that runs its own transactions (a cleanup commits batch after batch): it runs
+   * outside the request's transaction, and so cannot be part of a bulk.
+   */
+  alone?(ctx: OperationContext, args: z.output<S>): Promise<unknown>;
 }
 
 /** The name Hasura gives the source a request omits (SNDefault). */
 const DEFAULT_SOURCE = 'default';
 
 const op = <S extends z.ZodType>(args: S, run: Operation<S>['run']): Operation => ({ args, run });
+const alone = <S extends z.ZodType>(args: S, run: NonNullable<Operation<S>['alone']>): Operation => ({
+  args,
+  run: () => Promise.reject(new Error('runs alone')),
+  alone: run,
+});
 
 /** Operation names as in the spec; Hasura 2's pg_-prefixed names are accepted for each. */
 export const OPERATIONS: Record<string, Operation> = {
@@ -46,7 +62,13 @@ export const OPERATIONS: Record<string, Operation> = {
   get_event_invocation_logs: op(getEventInvocationLogsArgs, getEventInvocationLogs),
   get_event_by_id: op(getEventByIdArgs, getEventById),
   get_inconsistent_metadata: op(getInconsistentMetadataArgs, getInconsistentMetadata),
-  // Extensions beyond Hasura, for the console (read-only).
+  // Beyond Hasura.
+  get_flow_control_state: op(getFlowControlStateArgs, getFlowControlState),
+  test_webhook_transform: op(testWebhookTransformArgs, testWebhookTransform),
+  cleanup_event_trigger_logs: alone(cleanupEventTriggerLogsArgs, cleanupEventTriggerLogs),
+  pause_event_trigger_cleanups: op(eventTriggerCleanupsArgs, pauseEventTriggerCleanups),
+  resume_event_trigger_cleanups: op(eventTriggerCleanupsArgs, resumeEventTriggerCleanups),
+  // For the console (read-only).
   get_event_triggers: op(getEventTriggersArgs, getEventTriggers),
   get_delivery_stats: op(getDeliveryStatsArgs, getDeliveryStats),
   search_event_logs: op(searchEventLogsArgs, searchEventLogs),
@@ -131,6 +153,13 @@ export async function runQuery(ctx: OperationContext, body: unknown, caller: Cal
   if (!isBulk) {
     const prepared = prepare(ctx, body, '$');
     authorize(caller);
+    if (prepared.operation.alone) {
+      try {
+        return await prepared.operation.alone(ctx, prepared.args);
+      } catch (error) {
+        throw translatePgError(error);
+      }
+    }
     return inTransaction(ctx, (tx) => execute(ctx, tx, prepared, '$'));
   }
   const { args, ...rest } = body as { args?: unknown };
@@ -144,7 +173,16 @@ export async function runQuery(ctx: OperationContext, body: unknown, caller: Cal
     if ((request as { type?: unknown } | null)?.type === 'bulk') {
       throw new ApiError('not-supported', 'a bulk request cannot contain another bulk request', `$.args[${i}].type`);
     }
-    return prepare(ctx, request, `$.args[${i}]`);
+    const prepared = prepare(ctx, request, `$.args[${i}]`);
+    if (prepared.operation.alone) {
+      const type = (request as { type: string }).type;
+      throw new ApiError(
+        'not-supported',
+        `${type} cannot be part of a bulk request: it commits batch after batch, so it cannot be undone with the rest`,
+        `$.args[${i}].type`,
+      );
+    }
+    return prepared;
   });
   authorize(caller);
   return inTransaction(ctx, async (tx) => {

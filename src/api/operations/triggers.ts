@@ -23,6 +23,11 @@ function definitionFromArgs(args: CreateEventTriggerArgs): TriggerDefinition {
   if (args.webhook_from_env !== undefined) def.webhook_from_env = args.webhook_from_env;
   for (const op of OPERATIONS) if (args[op]) def[op] = args[op];
   if (args.enable_manual !== undefined) def.enable_manual = args.enable_manual;
+  if (args.flow_control !== undefined) def.flow_control = args.flow_control;
+  const transform = args.request_transform ?? args.transform;
+  if (transform !== undefined) def.request_transform = transform;
+  if (args.cleanup_config !== undefined) def.cleanup_config = args.cleanup_config;
+  if (args.signing_secret !== undefined) def.signing_secret = args.signing_secret;
   return def;
 }
 
@@ -76,6 +81,10 @@ export async function createEventTrigger(ctx: OperationContext, tx: Tx, args: Cr
   }
   const values = [def.name, def.table.schema, def.table.name, JSON.stringify(def), table.oid];
   await client.query({ ...(previous ? sql.replace : sql.insert), values });
+  // As in Hasura (hasCleanupCronScheduleUpdated): runs scheduled by the old schedule go with it.
+  if (previous && previous.cleanup_config?.schedule !== def.cleanup_config?.schedule) {
+    await client.query({ ...ctx.sql.cleanups.dropScheduled, values: [def.name] });
+  }
   await announceChange(ctx, tx, def.name);
   return SUCCESS;
 }
@@ -90,6 +99,7 @@ export async function deleteEventTrigger(ctx: OperationContext, tx: Tx, args: De
   await client.query({ ...sql.dropCapture, values: [args.name] });
   await client.query({ ...sql.delete, values: [args.name] });
   await client.query({ ...sql.archiveEvents, values: [args.name] });
+  await client.query({ ...ctx.sql.cleanups.dropScheduled, values: [args.name] });
   await announceChange(ctx, tx, args.name);
   return SUCCESS;
 }
@@ -184,7 +194,7 @@ export async function loadDefinition(ctx: OperationContext, tx: Tx, name: string
 }
 
 /** Tells every daemon (this one included) on commit that a trigger changed. */
-async function announceChange(ctx: OperationContext, tx: Tx, name: string) {
+export async function announceChange(ctx: OperationContext, tx: Tx, name: string) {
   const command: ChannelCommand = { kind: 'triggers-changed', name };
   await tx.client.query({ ...ctx.sql.triggers.notify, values: [ctx.channel, JSON.stringify(command)] });
 }

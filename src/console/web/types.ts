@@ -118,7 +118,14 @@ export interface Invocation {
 export interface FlowControlState {
   triggers: Array<{
     name: string;
-    circuit: { state: 'closed' | 'open' | 'half_open'; open_until: string | null; consecutive_failures: number };
+    circuit: {
+      state: 'closed' | 'open' | 'half_open';
+      open_until: string | null;
+      consecutive_failures: number;
+      /** Why it opened ("HTTP 503 in 4 ms"), and how many times since the endpoint last worked. */
+      reason?: string | null;
+      openings?: number;
+    };
     in_flight: number;
   }>;
 }

@@ -8,6 +8,8 @@ import { wakeOnlyListenersMigration } from './0003_wake_only_listeners.js';
 import { dueIndexAndRedeliveriesMigration } from './0004_due_index_and_redeliveries.js';
 import { invokerCaptureMigration } from './0005_invoker_capture.js';
 import { attemptDurationsMigration } from './0006_attempt_durations.js';
+import { flowControlMigration } from './0007_flow_control.js';
+import { logCleanupsMigration } from './0008_log_cleanups.js';
 import { failedEventsIndexMigration } from './0010_failed_events_index.js';
 
 export interface Migration {
@@ -24,5 +26,7 @@ export const migrations: readonly Migration[] = [
   { version: 4, name: 'due_index_and_redeliveries', sql: dueIndexAndRedeliveriesMigration },
   { version: 5, name: 'invoker_capture', sql: invokerCaptureMigration },
   { version: 6, name: 'attempt_durations', sql: attemptDurationsMigration },
+  { version: 7, name: 'flow_control', sql: flowControlMigration },
+  { version: 8, name: 'log_cleanups', sql: logCleanupsMigration },
   { version: 10, name: 'failed_events_index', sql: failedEventsIndexMigration },
 ];

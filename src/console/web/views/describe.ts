@@ -107,11 +107,13 @@ export function circuitElement(state: Circuit | undefined): HTMLElement {
       : null;
   const failures =
     circuit.consecutive_failures > 0 ? h('span', { class: 'hint' }, `, ${circuit.consecutive_failures} failures in a row`) : null;
+  const reason = circuit.state !== 'closed' && circuit.reason ? h('span', { class: 'hint' }, `: ${circuit.reason}`) : null;
   return h(
     'span',
     { class: 'circuit' },
     h('span', { class: `badge badge-circuit-${circuit.state}` }, word),
     detail,
+    reason,
     failures,
     h('span', { class: 'hint' }, `, ${state.in_flight} in flight`),
   );
