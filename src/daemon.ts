@@ -238,6 +238,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   }
   log.info({ url, instanceId, schema: config.schema }, 'pg-event-triggers is running');
+  log.info({ url: `${url}/console` }, `web console: ${url}/console`);
   if (!config.adminSecret) log.warn(`no ADMIN_SECRET: the API accepts every request, so it listens on ${config.host} only`);
 
   let stopping: Promise<void> | undefined;

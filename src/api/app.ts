@@ -1,10 +1,11 @@
 /**
  * The HTTP API as a Fastify instance: /v1/query and /v1/metadata (Hasura's {"type", "args"}), /rpc
- * (JSON-RPC 2.0), /healthz and /v1/version. Transports only parse, authenticate and serialise; the
- * operations module does the work.
+ * (JSON-RPC 2.0), /healthz and /v1/version; and the web console's files at /console (src/console/).
+ * Transports only parse, authenticate and serialise; the operations module does the work.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { isConsoleFileRequest, registerConsole } from '../console/routes.js';
 import { createSecretCheck, roleOf } from './auth.js';
 import { createBrowserGuard } from './browserGuard.js';
 import { ApiError, internalError } from './errors.js';
@@ -74,6 +75,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       req.log.warn({ path: req.url, ip: req.ip, reason: refusal.reason }, 'request refused');
       return sendError(reply, new ApiError('access-denied', refusal.message, '$', 403));
     }
+    // The console's files hold no data: the page asks for the secret and sends it with each API call.
+    if (isConsoleFileRequest(req.method, req.url)) return;
     const outcome = checkSecret(req.headers);
     if (outcome === 'ok') return;
     req.log.warn({ path: req.url, ip: req.ip, reason: `${outcome} admin secret` }, 'request refused');
@@ -113,6 +116,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/v1/version', () => ({ version: options.version }));
+
+  registerConsole(app, log);
 
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, new ApiError('not-found', `resource does not exist: ${req.method} ${req.url.split('?')[0]}`)),

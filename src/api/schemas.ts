@@ -293,6 +293,68 @@ export type GetEventByIdArgs = z.infer<typeof getEventByIdArgs>;
 
 export const getInconsistentMetadataArgs = z.strictObject({});
 
+/*
+ * The console's read-only operations (extensions beyond Hasura: docs/api.md). Timestamps are ISO-8601
+ * with a zone (Z or an offset), so that a range means the same instant on every machine.
+ */
+const timestamp = z.iso.datetime({
+  offset: true,
+  error: 'expected an ISO-8601 timestamp with a time zone, such as "2026-12-01T10:00:00Z"',
+});
+
+export const getEventTriggersArgs = z.strictObject({
+  name: absentIfNull(triggerName.optional()),
+  delivered_since: absentIfNull(timestamp.optional()),
+  source: optionalSource,
+});
+export type GetEventTriggersArgs = z.infer<typeof getEventTriggersArgs>;
+
+/** The chart's span: the last hour at most, by the minute. */
+export const MAX_STATS_MINUTES = 60;
+export const getDeliveryStatsArgs = z.strictObject({
+  name: absentIfNull(triggerName.optional()),
+  minutes: absentIfNull(
+    z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(MAX_STATS_MINUTES, `must be at most ${MAX_STATS_MINUTES}`)
+      .default(MAX_STATS_MINUTES),
+  ),
+  source: optionalSource,
+});
+export type GetDeliveryStatsArgs = z.infer<typeof getDeliveryStatsArgs>;
+
+/** Most rows of a search page: its rows are light, but it is read by a person, a screen at a time. */
+export const MAX_SEARCH_LIMIT = 200;
+const searchLimit = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(MAX_SEARCH_LIMIT, `must be at most ${MAX_SEARCH_LIMIT}: page through more with offset`);
+
+const searchRange = {
+  since: absentIfNull(timestamp.optional()),
+  until: absentIfNull(timestamp.optional()),
+  event_id: absentIfNull(uuid.optional()),
+  limit: absentIfNull(searchLimit.default(50)),
+  offset: absentIfNull(pageOffset.default(0)),
+  source: optionalSource,
+};
+
+export const searchEventLogsArgs = z.strictObject({
+  name: triggerName,
+  status: absentIfNull(z.enum(['all', 'pending', 'processed', 'delivered', 'error']).default('all')),
+  ...searchRange,
+});
+export type SearchEventLogsArgs = z.infer<typeof searchEventLogsArgs>;
+
+export const searchEventInvocationLogsArgs = z.strictObject({
+  name: triggerName,
+  status: absentIfNull(z.enum(['all', 'success', 'failure']).default('all')),
+  ...searchRange,
+});
+export type SearchEventInvocationLogsArgs = z.infer<typeof searchEventInvocationLogsArgs>;
 export const getFlowControlStateArgs = z.strictObject({ name: absentIfNull(triggerName.optional()), source: optionalSource });
 export type GetFlowControlStateArgs = z.infer<typeof getFlowControlStateArgs>;
 

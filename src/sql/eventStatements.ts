@@ -10,7 +10,11 @@ import { statements } from './schemaText.js';
  * (deliveryStatements.ts). Hasura answers these fields as UTCTime, which aeson renders in UTC with Z; PostgreSQL's
  * own JSON rendering of timestamptz would follow the session's TimeZone instead ("+02:00").
  */
-const utc = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const utc = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** An event's status as the API shows it: pending, retrying, delivered, error or archived. */
+export const EVENT_STATUS = `case when e.archived then 'archived' when e.delivered then 'delivered' when e.error then 'error'
+                 when e.next_retry_at > now() then 'retrying' else 'pending' end`;
 
 /** One event as the API shows it (Hasura's event_log columns, plus status and lock holder). */
 const EVENT_JSON = `json_build_object(
@@ -27,8 +31,7 @@ const EVENT_JSON = `json_build_object(
   'locked_by', e.locked_by,
   'next_retry_at', ${utc('e.next_retry_at')},
   'archived', e.archived,
-  'status', case when e.archived then 'archived' when e.delivered then 'delivered' when e.error then 'error'
-                 when e.next_retry_at > now() then 'retrying' else 'pending' end)`;
+  'status', ${EVENT_STATUS})`;
 
 /**
  * One attempt as the API shows it. Hasura names the HTTP status http_status (EventInvocationLog's
@@ -42,7 +45,8 @@ const INVOCATION_JSON = `json_build_object(
   'status', l.status,
   'request', l.request,
   'response', l.response,
-  'created_at', ${utc('l.created_at')})`;
+  'created_at', ${utc('l.created_at')},
+  'duration_ms', l.duration_ms)`;
 
 /**
  * A page of log rows rendered to one JSON array, but never more than `budget` bytes of it: a page of

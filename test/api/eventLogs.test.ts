@@ -56,6 +56,7 @@ describe('invocation logs', () => {
     expect(logs).toHaveLength(1);
     expect(Object.keys(logs[0]).sort()).toEqual([
       'created_at',
+      'duration_ms',
       'event_id',
       'http_status',
       'id',
@@ -66,6 +67,8 @@ describe('invocation logs', () => {
     ]);
     expect(logs[0]).toMatchObject({ event_id: eventId, trigger_name: 'logged', http_status: 201, status: 201 });
     expect(logs[0].created_at).toMatch(UTC_TIMESTAMP);
+    // The attempt's duration (migration 6), in whole milliseconds.
+    expect(Number.isInteger(logs[0].duration_ms) && logs[0].duration_ms >= 0).toBe(true);
 
     const byId = await daemon.query('get_event_by_id', { event_id: eventId });
     expect(byId.invocations).toEqual(logs);

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { notifyChannel } from '../../catalog/channel.js';
 import { cleanupStatements } from '../../sql/cleanupStatements.js';
 import { eventStatements } from '../../sql/eventStatements.js';
+import { overviewStatements } from '../../sql/overviewStatements.js';
+import { searchStatements } from '../../sql/searchStatements.js';
 import { triggerStatements } from '../../sql/triggerStatements.js';
 
 /** The part of the local delivery engine that operations talk to. */
@@ -41,6 +43,8 @@ export interface OperationContext {
   sql: {
     triggers: ReturnType<typeof triggerStatements>;
     events: ReturnType<typeof eventStatements>;
+    overview: ReturnType<typeof overviewStatements>;
+    search: ReturnType<typeof searchStatements>;
     cleanups: ReturnType<typeof cleanupStatements>;
   };
   engine?: LocalEngine;
@@ -116,6 +120,8 @@ export function createOperationContext(options: ContextOptions): OperationContex
     sql: {
       triggers: triggerStatements(options.schema),
       events: eventStatements(options.schema),
+      overview: overviewStatements(options.schema),
+      search: searchStatements(options.schema),
       cleanups: cleanupStatements(options.schema),
     },
     ...(options.engine ? { engine: options.engine } : {}),

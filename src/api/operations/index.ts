@@ -9,14 +9,18 @@ import {
   createEventTriggerArgs,
   deleteEventTriggerArgs,
   describe,
+  getDeliveryStatsArgs,
   getEventByIdArgs,
   getEventInvocationLogsArgs,
   getEventLogsArgs,
+  getEventTriggersArgs,
   getFlowControlStateArgs,
   getInconsistentMetadataArgs,
   invokeEventTriggerArgs,
   parseArgsWith,
   redeliverEventArgs,
+  searchEventInvocationLogsArgs,
+  searchEventLogsArgs,
   testWebhookTransformArgs,
 } from '../schemas.js';
 import { cleanupEventTriggerLogs, pauseEventTriggerCleanups, resumeEventTriggerCleanups } from './cleanups.js';
@@ -24,6 +28,7 @@ import type { OperationContext, Tx } from './context.js';
 import { getEventById, getEventInvocationLogs, getEventLogs, invokeEventTrigger, redeliverEvent } from './events.js';
 import { getFlowControlState } from './flowControl.js';
 import { exportMetadata, exportMetadataArgs, replaceMetadata, replaceMetadataArgs } from './metadata.js';
+import { getDeliveryStats, getEventTriggers, searchEventInvocationLogs, searchEventLogs } from './overview.js';
 import { inTransaction, translatePgError } from './transaction.js';
 import { testWebhookTransform } from './transforms.js';
 import { createEventTrigger, deleteEventTrigger, getInconsistentMetadata } from './triggers.js';
@@ -74,6 +79,11 @@ export const OPERATIONS: Record<string, Operation> = {
   resume_event_trigger_cleanups: op(eventTriggerCleanupsArgs, resumeEventTriggerCleanups),
   export_metadata: op(exportMetadataArgs, exportMetadata),
   replace_metadata: op(replaceMetadataArgs, replaceMetadata),
+  // For the console (read-only).
+  get_event_triggers: op(getEventTriggersArgs, getEventTriggers),
+  get_delivery_stats: op(getDeliveryStatsArgs, getDeliveryStats),
+  search_event_logs: op(searchEventLogsArgs, searchEventLogs),
+  search_event_invocation_logs: op(searchEventInvocationLogsArgs, searchEventInvocationLogs),
 };
 
 export function findOperation(type: string): Operation | undefined {

@@ -11,6 +11,7 @@ import { attemptDurationsMigration } from './0006_attempt_durations.js';
 import { flowControlMigration } from './0007_flow_control.js';
 import { logCleanupsMigration } from './0008_log_cleanups.js';
 import { numbersAsTextAndResourceVersionMigration } from './0009_numbers_as_text_and_resource_version.js';
+import { failedEventsIndexMigration } from './0010_failed_events_index.js';
 
 export interface Migration {
   version: number;
@@ -29,4 +30,5 @@ export const migrations: readonly Migration[] = [
   { version: 7, name: 'flow_control', sql: flowControlMigration },
   { version: 8, name: 'log_cleanups', sql: logCleanupsMigration },
   { version: 9, name: 'numbers_as_text_and_resource_version', sql: numbersAsTextAndResourceVersionMigration },
+  { version: 10, name: 'failed_events_index', sql: failedEventsIndexMigration },
 ];
