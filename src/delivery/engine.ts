@@ -20,7 +20,10 @@ import type { LocalEngine } from '../api/operations/context.js';
 import { notifyChannel, type ChannelCommand } from '../catalog/channel.js';
 import type { ResolvedTrigger, TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
+import type { EngineLoad } from '../metrics/daemonGauges.js';
+import type { DeliveryMetrics } from '../metrics/deliveryMetrics.js';
 import { CircuitBreakers, type CircuitSettings, type CircuitView } from './circuits.js';
+import { EventTimings } from './eventTimings.js';
 import { Fetcher, type ClaimRow } from './fetcher.js';
 import { LiveEvents, type LiveEvent } from './liveEvents.js';
 import { Recorder } from './recorder.js';
@@ -49,6 +52,8 @@ export interface EngineOptions {
   maxWaitingEvents: number;
   invocationLogs: boolean;
   circuits: CircuitSettings;
+  /** Hasura's event-trigger metrics, updated as events go (see eventTimings.ts). */
+  metrics: DeliveryMetrics;
   inspect?: Observer<InspectionEvent> | undefined;
   log: Logger;
 }
@@ -89,6 +94,7 @@ export class DeliveryEngine implements LocalEngine {
   private readonly circuits: CircuitBreakers;
   private readonly fetcher: Fetcher;
   private readonly takeover: Takeover;
+  private readonly timings: EventTimings;
   /** Events claimed and not yet out of the pending and delivering states: the fetcher's window. */
   private readonly window: number;
   private readonly minFetch: number;
@@ -135,6 +141,7 @@ export class DeliveryEngine implements LocalEngine {
       adopt: (rows) => this.adoptTakenOver(rows),
       log,
     });
+    this.timings = new EventTimings(options.metrics);
     this.live = new LiveEvents(this.provideMachine(), options.inspect);
   }
 
@@ -198,6 +205,19 @@ export class DeliveryEngine implements LocalEngine {
     return this.circuits.list();
   }
 
+  /** Requests under way and retries waited for in memory, per trigger (for the metrics' gauges). */
+  load(): EngineLoad {
+    const byTrigger = new Map<string, { triggerName: string; inFlight: number; waitingRetry: number }>();
+    for (const [triggerName, inFlight] of this.scheduler.inFlightByTrigger())
+      byTrigger.set(triggerName, { triggerName, inFlight, waitingRetry: 0 });
+    for (const [triggerName, ids] of this.waiting) {
+      const entry = byTrigger.get(triggerName) ?? { triggerName, inFlight: 0, waitingRetry: 0 };
+      entry.waitingRetry = ids.size;
+      byTrigger.set(triggerName, entry);
+    }
+    return { inFlight: this.scheduler.stats().inFlight, byTrigger: byTrigger.values() };
+  }
+
   stats(): EngineStats {
     const scheduler = this.scheduler.stats();
     return {
@@ -250,7 +270,11 @@ export class DeliveryEngine implements LocalEngine {
   private provideMachine() {
     return eventMachine.provide({
       actions: {
-        requestSlot: ({ context }) => this.scheduler.enqueue(context.eventId, context.triggerName),
+        requestSlot: ({ context }) => {
+          const live = this.live.get(context.eventId);
+          if (live) this.timings.queued(live);
+          this.scheduler.enqueue(context.eventId, context.triggerName);
+        },
         leaveQueue: ({ context }) => this.scheduler.dequeue(context.eventId),
         freeSlot: ({ context }) => {
           this.scheduler.finish(context.eventId);
@@ -282,7 +306,8 @@ export class DeliveryEngine implements LocalEngine {
   private startAttempt(eventId: string): void {
     const live = this.live.get(eventId);
     // Forgotten between its grant and now (cancelled): its slot is free at once.
-    if (!live || !this.live.send(eventId, live.actor, { type: 'START' })) this.scheduler.finish(eventId);
+    if (live && this.live.send(eventId, live.actor, { type: 'START' })) this.timings.slotGranted(live, live.event.trigger_name);
+    else this.scheduler.finish(eventId);
   }
 
   /** Starts the POST; its outcome comes back to the actor as WEBHOOK_RESPONDED. */
@@ -307,6 +332,7 @@ export class DeliveryEngine implements LocalEngine {
       if (outcome === 'aborted' || live.call !== call) return;
       live.call = undefined;
       live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
+      this.timings.attemptEnded(context.triggerName, outcome);
       // Only a request that was sent says something of the endpoint.
       if (outcome.sent && live.endpoint !== undefined) {
         live.probe = false;
@@ -345,6 +371,7 @@ export class DeliveryEngine implements LocalEngine {
       })
       .then(
         (result) => {
+          if (result.outcome === 'applied' && context.verdict !== null) this.timings.recorded(live, context.triggerName, context.verdict);
           const report: RecordReport = result.outcome === 'applied' ? { outcome: 'applied', parked: park } : result;
           this.live.send(context.eventId, self, { type: 'RECORDED', report });
         },
@@ -373,6 +400,8 @@ export class DeliveryEngine implements LocalEngine {
   }
 
   private endWait(context: EventContext): void {
+    const live = this.live.get(context.eventId);
+    if (live) this.timings.retryWaitEnded(live);
     const ids = this.waiting.get(context.triggerName);
     if (!ids?.delete(context.eventId)) return;
     this.waitingCount -= 1;
