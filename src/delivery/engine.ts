@@ -207,15 +207,8 @@ export class DeliveryEngine implements LocalEngine {
 
   /** Requests under way and retries waited for in memory, per trigger (for the metrics' gauges). */
   load(): EngineLoad {
-    const byTrigger = new Map<string, { triggerName: string; inFlight: number; waitingRetry: number }>();
-    for (const [triggerName, inFlight] of this.scheduler.inFlightByTrigger())
-      byTrigger.set(triggerName, { triggerName, inFlight, waitingRetry: 0 });
-    for (const [triggerName, ids] of this.waiting) {
-      const entry = byTrigger.get(triggerName) ?? { triggerName, inFlight: 0, waitingRetry: 0 };
-      entry.waitingRetry = ids.size;
-      byTrigger.set(triggerName, entry);
-    }
-    return { inFlight: this.scheduler.stats().inFlight, byTrigger: byTrigger.values() };
+    const waiting = [...this.waiting].map(([triggerName, ids]): [string, number] => [triggerName, ids.size]);
+    return { inFlight: this.scheduler.stats().inFlight, inFlightByTrigger: this.scheduler.inFlightByTrigger(), waitingByTrigger: waiting };
   }
 
   stats(): EngineStats {

@@ -10,8 +10,10 @@ import { Gauge, type Registry } from 'prom-client';
 export interface EngineLoad {
   /** Requests to webhooks under way (HTTP slots taken). */
   inFlight: number;
-  /** Per trigger that has any: requests under way, and events waiting for a retry in this daemon's memory. */
-  byTrigger: Iterable<{ triggerName: string; inFlight: number; waitingRetry: number }>;
+  /** Requests under way per trigger (triggers with none may be left out). */
+  inFlightByTrigger: Array<[triggerName: string, count: number]>;
+  /** Events waiting for a retry in this daemon's memory, per trigger (the same). */
+  waitingByTrigger: Array<[triggerName: string, count: number]>;
 }
 
 export interface EngineGaugesOptions {
@@ -34,7 +36,7 @@ export function registerEngineGauges(options: EngineGaugesOptions): void {
       this.set(options.load().inFlight);
     },
   });
-  const perTrigger = (name: string, help: string, pick: (t: { inFlight: number; waitingRetry: number }) => number) =>
+  const perTrigger = (name: string, help: string, pick: (load: EngineLoad) => Array<[string, number]>) =>
     new Gauge({
       name,
       help,
@@ -43,14 +45,18 @@ export function registerEngineGauges(options: EngineGaugesOptions): void {
       collect() {
         this.reset();
         for (const triggerName of options.triggerNames()) this.set({ trigger_name: triggerName, source_name: source }, 0);
-        for (const t of options.load().byTrigger) this.set({ trigger_name: t.triggerName, source_name: source }, pick(t));
+        for (const [triggerName, count] of pick(options.load())) this.set({ trigger_name: triggerName, source_name: source }, count);
       },
     });
-  perTrigger('pg_event_triggers_requests_in_flight', "Requests to the trigger's webhook under way on this daemon", (t) => t.inFlight);
+  perTrigger(
+    'pg_event_triggers_requests_in_flight',
+    "Requests to the trigger's webhook under way on this daemon",
+    (load) => load.inFlightByTrigger,
+  );
   perTrigger(
     'pg_event_triggers_retry_waiting_events',
     'Events of the trigger this daemon holds in memory while they wait for a retry (parked ones are in pg_event_triggers_parked_retry_events)',
-    (t) => t.waitingRetry,
+    (load) => load.waitingByTrigger,
   );
 }
 
