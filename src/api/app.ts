@@ -1,7 +1,7 @@
 /**
  * The HTTP API as a Fastify instance: /v1/query and /v1/metadata (Hasura's {"type", "args"}), /rpc
- * (JSON-RPC 2.0), /healthz, /v1/version and the Prometheus metrics (/v1/metrics, /metrics). Transports only parse, authenticate and serialise; the
- * operations module does the work.
+ * (JSON-RPC 2.0), /healthz, /v1/version and the Prometheus metrics (/v1/metrics, /metrics). Transports
+ * only parse, authenticate and serialise; the operations module does the work.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
