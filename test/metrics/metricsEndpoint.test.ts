@@ -16,7 +16,8 @@ const CIRCUIT_THRESHOLD = 3;
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
 let daemon: DaemonHarness;
-const hooks: Record<'ok' | 'refused' | 'retrying' | 'later' | 'broken' | 'held', WebhookReceiver> = {} as never;
+const HOOKS = ['ok', 'refused', 'gone', 'retrying', 'later', 'broken', 'held'] as const;
+const hooks: Record<(typeof HOOKS)[number], WebhookReceiver> = {} as never;
 const metrics = (): Promise<Scrape> => scrapeMetrics(`${daemon.daemon.url}/v1/metrics`);
 
 /** Scrapes until `check` holds, and returns that scrape. */
@@ -28,9 +29,10 @@ async function metricsWhen(check: (scrape: Scrape) => boolean): Promise<Scrape> 
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  for (const name of ['ok', 'refused', 'retrying', 'later', 'broken', 'held'] as const) {
+  for (const name of HOOKS) {
     hooks[name] = await startWebhookReceiver();
-    hooks[name].respondWith(() => (name === 'ok' || name === 'held' ? { status: 200, body: OK_BODY } : { status: 500, body: DOWN_BODY }));
+    const status = name === 'ok' || name === 'held' ? 200 : name === 'gone' ? 410 : 500;
+    hooks[name].respondWith(() => ({ status, body: status === 200 ? OK_BODY : DOWN_BODY }));
     await database.pool.query(`create table ${name}_rows (id int primary key)`);
   }
   daemon = await startTestDaemon(database.db.url, {
@@ -44,6 +46,7 @@ beforeAll(async () => {
     ok: { num_retries: 0, interval_sec: 10 },
     held: { num_retries: 0, interval_sec: 10 },
     refused: { num_retries: 1, interval_sec: 0 },
+    gone: { num_retries: 5, interval_sec: 0 },
     retrying: { num_retries: 5, interval_sec: 60 },
     later: { num_retries: 5, interval_sec: 7200 },
     broken: { num_retries: 100, interval_sec: 0 },
@@ -72,11 +75,12 @@ const count = async (sql: string) => Number((await database.pool.query(sql)).row
 test("Hasura's event-trigger metrics: exact names, types, labels and buckets, counting what the webhooks saw", async () => {
   await insert('ok', 5);
   await insert('refused', 1);
+  await insert('gone', 1);
   await hooks.ok.waitForRequests(5);
   await hooks.refused.waitForRequests(2);
   const delivered = (s: Scrape) => s.value('hasura_event_processed_total', { ...trigger('ok'), status: 'success' }) === 5;
-  const gaveUp = (s: Scrape) => s.value('hasura_event_processed_total', { ...trigger('refused'), status: 'failed' }) === 1;
-  const scrape = await metricsWhen((s) => delivered(s) && gaveUp(s));
+  const gaveUp = (s: Scrape, name: string) => s.value('hasura_event_processed_total', { ...trigger(name), status: 'failed' }) === 1;
+  const scrape = await metricsWhen((s) => delivered(s) && gaveUp(s, 'refused') && gaveUp(s, 'gone'));
 
   const types: Record<string, string> = {
     hasura_event_invocations_total: 'COUNTER',
@@ -98,6 +102,8 @@ test("Hasura's event-trigger metrics: exact names, types, labels and buckets, co
   expect(scrape.value('hasura_event_invocations_total', { ...trigger('refused'), status: 'failed' })).toBe(2);
   expect(scrape.value('hasura_event_invocations_total', { ...trigger('refused'), status: 'success' })).toBe(0);
   expect(scrape.value('hasura_event_processed_total', { ...trigger('refused'), status: 'success' })).toBe(0);
+  // 410 Gone gives the event up at its first attempt: processed, failed.
+  expect(scrape.value('hasura_event_invocations_total', { ...trigger('gone'), status: 'failed' })).toBe(1);
   expect(scrape.find('hasura_event_invocations_total', trigger('ok')).map((s) => Object.keys(s.labels).sort())).toEqual([
     ['source_name', 'status', 'trigger_name'],
     ['source_name', 'status', 'trigger_name'],
@@ -145,9 +151,26 @@ test("Hasura's event-trigger metrics: exact names, types, labels and buckets, co
   ]) {
     expect(scrape.families.has(name), name).toBe(true);
   }
+  // Processing time counts from the event's creation: one written 1.5 s before its transaction commits
+  // adds at least that much (created_at is the transaction's start).
+  const client = await database.pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('insert into ok_rows values (100)');
+    await client.query('select pg_sleep(1.5)');
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
+  const later = await metricsWhen((s) => s.value('hasura_event_processed_total', { ...trigger('ok'), status: 'success' }) === 6);
+  const after = later.histogram('hasura_event_processing_time_seconds', trigger('ok'));
+  expect(after.count).toBe(6);
+  expect(after.sum - processing.sum).toBeGreaterThanOrEqual(1.5);
+  expect(later.histogram('hasura_event_webhook_processing_time_seconds', trigger('ok')).sum - webhook.sum).toBeLessThan(1.5);
+
   // /metrics is the same registry.
   const other = await scrapeMetrics(`${daemon.daemon.url}/metrics`);
-  expect(other.value('hasura_event_processed_total', { ...trigger('ok'), status: 'success' })).toBe(5);
+  expect(other.value('hasura_event_processed_total', { ...trigger('ok'), status: 'success' })).toBe(6);
 });
 
 test("this daemon's gauges: requests in flight, retries waited for in memory, HTTP workers, the pool", async () => {
