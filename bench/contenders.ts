@@ -5,6 +5,8 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnDaemon } from '../test/support/daemonProcess.js';
+import { startScraper } from './metricsScraper.js';
+import { readOptions } from './options.js';
 import type { PeerConfigName } from './peers/graphileWorker.js';
 import type { SinkCommand, SinkReport } from './sink.js';
 
@@ -68,7 +70,7 @@ export interface EngineCounters {
 
 /**
  * Our daemon, as a user runs it, with its default settings; BENCH_DAEMON_ENV (`NAME=value,NAME=value`)
- * adds settings, to measure a tuning.
+ * adds settings, to measure a tuning. With BENCH_SCRAPE_MS, its /v1/metrics is scraped while it runs.
  */
 export async function startDaemon(databaseUrl: string): Promise<Contender & { apiUrl: string }> {
   const extra = Object.fromEntries(
@@ -84,10 +86,19 @@ export async function startDaemon(databaseUrl: string): Promise<Contender & { ap
     nodeArgs,
     process.env.BENCH_DAEMON_CLI || undefined,
   );
+  const { scrapeMs } = readOptions();
+  const scraper = scrapeMs === undefined ? undefined : startScraper(daemon.url, scrapeMs);
   return {
     pid: daemon.child.pid!,
     apiUrl: daemon.url,
     stop: async () => {
+      const scrapes = await scraper?.stop();
+      if (scrapes) {
+        process.stderr.write(
+          `bench: /v1/metrics scraped ${scrapes.scrapes} times (${scrapes.failed} failed), ` +
+            `p50 ${scrapes.p50Ms.toFixed(1)} ms, max ${scrapes.maxMs.toFixed(1)} ms, ${scrapes.bytes} bytes\n`,
+        );
+      }
       const exit = await daemon.kill('SIGTERM');
       if (exit.code !== 0) throw new Error(`the daemon exited with ${exit.code ?? exit.signal}:\n${daemon.lines.slice(-20).join('\n')}`);
       return countersFrom(daemon.lines);

@@ -30,6 +30,10 @@ export interface BenchOptions {
   /** Scenarios to run (all when unset): capture,http,daemon,peer,latency,isolation,memory. */
   only: Set<string> | undefined;
   databaseUrl: string | undefined;
+  /** The bench trigger signs its requests (Standard Webhooks), to measure what signing costs. */
+  signed: boolean;
+  /** Scrape every daemon's /v1/metrics this often while it runs, to measure what metrics cost. */
+  scrapeMs: number | undefined;
 }
 
 export function readOptions(): BenchOptions {
@@ -48,6 +52,8 @@ export function readOptions(): BenchOptions {
     backlog: integer('BENCH_BACKLOG', 100_000),
     only: only?.length ? new Set(only) : undefined,
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
+    signed: process.env.BENCH_SIGNED === '1',
+    scrapeMs: process.env.BENCH_SCRAPE_MS ? integer('BENCH_SCRAPE_MS', 0) : undefined,
   };
 }
 
@@ -68,4 +74,6 @@ Environment (all optional):
   BENCH_DAEMON_ENV       extra daemon settings, e.g. EVENTS_FETCH_BATCH_SIZE=200,DB_POOL_SIZE=20
   BENCH_DAEMON_NODE_ARGS node options for the daemon, e.g. "--cpu-prof --cpu-prof-dir=prof"
   BENCH_DAEMON_CLI       another build's dist/src/cli.js, to measure it with this bench (compare builds)
+  BENCH_SIGNED           1: the bench trigger signs every request (signing_secret), to measure signing
+  BENCH_SCRAPE_MS        scrape each daemon's /v1/metrics this often (ms) while it runs, to measure metrics
 `;

@@ -21,7 +21,7 @@ import {
   withClient,
   type Stage,
 } from './scenarios.js';
-import { createTrigger } from './trigger.js';
+import { BENCH_SIGNING_SECRET, createTrigger } from './trigger.js';
 import { CREATE_HUNG_TABLE, CREATE_TABLE, HUNG_TABLE, TABLE } from './workload.js';
 
 const MB = 1024 * 1024;
@@ -253,7 +253,13 @@ async function prepareOurs(
   }
   const daemon = await startDaemon(url);
   try {
-    await createTrigger(daemon.apiUrl, sink.url);
+    await createTrigger(
+      daemon.apiUrl,
+      sink.url,
+      undefined,
+      undefined,
+      options.signed ? { signing_secret: { value: BENCH_SIGNING_SECRET } } : {},
+    );
   } finally {
     await daemon.stop();
   }
@@ -365,6 +371,7 @@ function describeMachine(postgres: BenchPostgres, options: BenchOptions): string
     `pg-event-triggers ${VERSION}, Node ${process.version}, PostgreSQL ${postgres.version} (${postgres.kind})`,
     `${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, ${os.type()} ${os.release()}`,
     `${options.events} events a run, median of ${options.runs}, ${options.connections} producer connections, ${options.concurrency} webhook requests in flight`,
+    `bench trigger ${options.signed ? 'signed (signing_secret)' : 'unsigned'}; /v1/metrics ${options.scrapeMs === undefined ? 'not scraped' : `scraped every ${options.scrapeMs} ms`}${process.env.BENCH_DAEMON_CLI ? `; daemon: ${process.env.BENCH_DAEMON_CLI}` : ''}`,
   ].join('\n');
 }
 

@@ -37,6 +37,8 @@ const SETTINGS = [
     help: 'Interface to listen on. Default 0.0.0.0 when ADMIN_SECRET is set, else 127.0.0.1 (and only loopback is allowed, and requests must be addressed to a loopback name or to HOST).' },
   { key: 'adminSecret', env: ['ADMIN_SECRET', 'HASURA_GRAPHQL_ADMIN_SECRET'], flag: 'admin-secret', kind: 'string',
     help: 'Secret required in X-Hasura-Admin-Secret (or Authorization: Bearer) on every API call but /healthz.' },
+  { key: 'metricsSecret', env: ['METRICS_SECRET', 'HASURA_GRAPHQL_METRICS_SECRET'], flag: 'metrics-secret', kind: 'string',
+    help: 'Secret Prometheus gives as Authorization: Bearer to read /v1/metrics (and /metrics), instead of the admin secret; the admin secret then no longer reads them.' },
   { key: 'schema', env: ['EVENT_TRIGGERS_SCHEMA'], flag: 'schema', kind: 'identifier', default: 'event_triggers',
     help: "PostgreSQL schema that holds the daemon's catalog, event log and capture functions." },
   { key: 'sourceName', env: ['SOURCE_NAME'], flag: 'source-name', kind: 'string', default: 'default',
@@ -103,6 +105,8 @@ export interface Config {
   port: number;
   host: string;
   adminSecret: string | undefined;
+  /** METRICS_SECRET: the bearer token that reads /v1/metrics; absent: the admin secret does. */
+  metricsSecret: string | undefined;
   schema: string;
   sourceName: string;
   httpPoolSize: number;

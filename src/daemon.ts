@@ -23,6 +23,7 @@ import { startNotifier, type Notifier } from './delivery/notifier.js';
 import { Presence } from './delivery/presence.js';
 import { WakeLock } from './delivery/wakeLock.js';
 import { WebhookClient } from './delivery/webhookClient.js';
+import { MetricsRegistry } from './metrics/metricsRegistry.js';
 import { triggerStatements } from './sql/triggerStatements.js';
 import { startInspector, type Inspector } from './inspect/inspector.js';
 
@@ -88,6 +89,14 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     config.inspect !== undefined ? await startInspector({ host: config.inspectHost, port: config.inspect, log }) : undefined;
   const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
   const registry = new TriggerRegistry(pool, config.schema, env, log);
+  const metrics = new MetricsRegistry({
+    pool,
+    poolSize: config.dbPoolSize,
+    schema: config.schema,
+    sourceName: config.sourceName,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    log,
+  });
   // The scheduler bounds requests in flight (at most twice the pool, see scheduler.ts); a per-origin
   // bound any lower would queue one trigger's requests behind another's hung ones on a shared host.
   const webhook = new WebhookClient({ connections: 2 * config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
@@ -121,9 +130,14 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     maxWaitingEvents: config.maxWaitingEvents,
     invocationLogs: config.invocationLogs,
     circuits: { threshold: config.circuitThreshold, cooldownMs: config.circuitCooldownMs, maxCooldownMs: config.circuitMaxCooldownMs },
+    metrics: metrics.delivery,
     inspect,
     log,
   });
+  metrics.watchEngine(
+    () => engine.load(),
+    () => registry.all().map((t) => t.name),
+  );
   const cleanups = new CleanupScheduler({
     pool,
     schema: config.schema,
@@ -222,6 +236,8 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   const app = await buildApp({
     ctx,
     adminSecret: config.adminSecret,
+    metricsSecret: config.metricsSecret,
+    metrics,
     host: config.host,
     bodyLimit: config.bodyLimit,
     version: deps.version,

@@ -37,6 +37,14 @@ describe('settings', () => {
     expect(parseCommandLine(['start'], { LOCK_TIMEOUT_MS: '500' }).config.lockTimeoutMs).toBe(500);
   });
 
+  test("METRICS_SECRET (or Hasura's HASURA_GRAPHQL_METRICS_SECRET, or --metrics-secret) is off unless set", () => {
+    expect(parseCommandLine(['start'], {}).config.metricsSecret).toBeUndefined();
+    expect(parseCommandLine(['start'], { HASURA_GRAPHQL_METRICS_SECRET: 'h' }).config.metricsSecret).toBe('h');
+    expect(parseCommandLine(['start', '--metrics-secret', 'f'], { METRICS_SECRET: 'e' }).config.metricsSecret).toBe('f');
+    // A metrics secret opens nothing else: without an admin secret the API stays on loopback.
+    expect(() => parseCommandLine(['start'], { METRICS_SECRET: 'm', HOST: '0.0.0.0' })).toThrow(ConfigError);
+  });
+
   test('DEFAULT_CLEANUP_CONFIG is off unless set, and takes a cleanup_config with its defaults', () => {
     expect(parseCommandLine(['start'], {}).config.defaultCleanupConfig).toBeUndefined();
     const env = { DEFAULT_CLEANUP_CONFIG: '{"schedule": "0 3 * * *", "clear_older_than": 168}' };

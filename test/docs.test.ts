@@ -2,9 +2,10 @@
  * docs/api.md against the API it documents: every operation the API dispatches has a curl example of its
  * own, and every curl example is a request the real API parses (run in the page's order on a fresh
  * database, with the table the page assumes): the examples may name things that do not exist, but never
- * with a shape the API refuses as malformed.
+ * with a shape the API refuses as malformed. The GET examples (the metrics) answer 200.
  */
 import { readFile } from 'node:fs/promises';
+import { request } from 'undici';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OPERATIONS } from '../src/api/operations/index.js';
 import { startApi, type ApiHarness } from './support/apiHarness.js';
@@ -17,6 +18,8 @@ interface Example {
 
 let api: ApiHarness;
 let examples: Example[];
+/** curl examples without a body: GETs. */
+let gets: Array<{ path: string; line: number }>;
 /** Lines of the page that start a curl command, whatever their form. */
 let curlLines: number;
 
@@ -27,8 +30,12 @@ beforeAll(async () => {
     body: m[3]!,
     line: doc.slice(0, m.index).split('\n').length,
   }));
+  gets = [...doc.matchAll(/^curl -s localhost:8080(\/\S*)(?: -H '[^']*')*$/gm)].map((m) => ({
+    path: m[1]!,
+    line: doc.slice(0, m.index).split('\n').length,
+  }));
   curlLines = (doc.match(/^curl /gm) ?? []).length;
-  api = await startApi({ env: { EVENT_WEBHOOK_HEADER: 'a header value' } });
+  api = await startApi({ env: { EVENT_WEBHOOK_HEADER: 'a header value' }, metrics: true });
   // "The examples assume ... a table"
   await api.pool.query('create table users (id bigint primary key, username text, real_name text)');
 });
@@ -44,7 +51,7 @@ function operationOf(example: Example): string {
 test('docs/api.md has a curl example for every operation the API dispatches, and for bulk', () => {
   // Every curl command of the page was read as an example (none in a form this test would skip).
   expect(examples.length).toBeGreaterThan(5);
-  expect(examples).toHaveLength(curlLines);
+  expect(examples.length + gets.length).toBe(curlLines);
   for (const example of examples) expect(() => JSON.parse(example.body), `docs/api.md:${example.line}`).not.toThrow();
   const documented = new Set(examples.map(operationOf));
   for (const name of [...Object.keys(OPERATIONS), 'bulk']) expect(documented.has(name), `curl example for ${name}`).toBe(true);
@@ -63,5 +70,14 @@ test('every curl example in docs/api.md is a request the API parses', async () =
       expect([200, 400], where).toContain(res.status);
       expect(res.json?.code, `${where}: ${res.text}`).not.toBe('parse-failed');
     }
+  }
+});
+
+test('every GET curl example in docs/api.md answers 200', async () => {
+  expect(gets.length).toBeGreaterThan(0);
+  for (const example of gets) {
+    const res = await request(`${api.url}${example.path}`);
+    expect(res.statusCode, `docs/api.md:${example.line}`).toBe(200);
+    await res.body.dump();
   }
 });

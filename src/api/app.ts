@@ -1,12 +1,14 @@
 /**
  * The HTTP API as a Fastify instance: /v1/query and /v1/metadata (Hasura's {"type", "args"}), /rpc
- * (JSON-RPC 2.0), /healthz and /v1/version; and the web console's files at /console (src/console/).
- * Transports only parse, authenticate and serialise; the operations module does the work.
+ * (JSON-RPC 2.0), /healthz, /v1/version, the Prometheus metrics (/v1/metrics, /metrics), and the web
+ * console's files at /console (src/console/). Transports only parse, authenticate and serialise; the
+ * operations module does the work.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { isConsoleFileRequest, registerConsole } from '../console/routes.js';
-import { createSecretCheck, roleOf } from './auth.js';
+import type { MetricsSource } from '../metrics/metricsRegistry.js';
+import { createMetricsCheck, createSecretCheck, roleOf, type AuthOutcome } from './auth.js';
 import { createBrowserGuard } from './browserGuard.js';
 import { ApiError, internalError } from './errors.js';
 import { handleRpc, parseErrorResponse } from './jsonRpc.js';
@@ -22,6 +24,10 @@ export interface Health {
 export interface AppOptions {
   ctx: OperationContext;
   adminSecret: string | undefined;
+  /** METRICS_SECRET: reads the metrics instead of the admin secret. */
+  metricsSecret?: string | undefined;
+  /** Served on GET /v1/metrics and /metrics; absent, those are not found. */
+  metrics?: MetricsSource;
   /** The HOST the daemon listens on: without a secret, requests must be addressed to it or to loopback. */
   host?: string;
   bodyLimit: number;
@@ -61,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const checkSecret = createSecretCheck(options.adminSecret);
+  const checkMetricsSecret = createMetricsCheck(options.metricsSecret, options.adminSecret);
   const browserGuard = createBrowserGuard({ adminSecret: options.adminSecret, host: options.host });
   app.addHook('onRequest', async (req, reply) => {
     // Every body is read as JSON whatever it claims to be: a malformed Content-Type ("", ";", "a/b/c")
@@ -77,14 +84,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     // The console's files hold no data: the page asks for the secret and sends it with each API call.
     if (isConsoleFileRequest(req.method, req.url)) return;
-    const outcome = checkSecret(req.headers);
+    const forMetrics = isMetricsPath(req.url);
+    const byMetricsSecret = forMetrics && Boolean(options.metricsSecret);
+    const outcome = (forMetrics ? checkMetricsSecret : checkSecret)(req.headers);
     if (outcome === 'ok') return;
-    req.log.warn({ path: req.url, ip: req.ip, reason: `${outcome} admin secret` }, 'request refused');
-    const message =
-      outcome === 'missing'
-        ? 'x-hasura-admin-secret/x-hasura-access-key required, but not found'
-        : 'invalid x-hasura-admin-secret/x-hasura-access-key';
-    return sendError(reply, new ApiError('access-denied', message));
+    req.log.warn({ path: req.url, ip: req.ip, reason: `${outcome} ${byMetricsSecret ? 'metrics' : 'admin'} secret` }, 'request refused');
+    return sendError(reply, new ApiError('access-denied', byMetricsSecret ? metricsRefusal(outcome) : adminRefusal(outcome)));
   });
 
   const hasura = (endpoint: Endpoint) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -117,6 +122,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/v1/version', () => ({ version: options.version }));
 
+  const { metrics } = options;
+  if (metrics) {
+    const serveMetrics = async (_req: FastifyRequest, reply: FastifyReply) => {
+      const text = await metrics.render();
+      return reply.code(200).type(metrics.contentType).header('cache-control', 'no-store').send(text);
+    };
+    app.get('/v1/metrics', serveMetrics);
+    app.get('/metrics', serveMetrics);
+  }
   registerConsole(app, log);
 
   app.setNotFoundHandler((req, reply) =>
@@ -136,6 +150,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** Hasura's path, and the one Prometheus scrapes by default. */
+function isMetricsPath(url: string): boolean {
+  const path = url.split('?')[0];
+  return path === '/v1/metrics' || path === '/metrics';
+}
+
+function adminRefusal(outcome: Exclude<AuthOutcome, 'ok'>): string {
+  return outcome === 'missing'
+    ? 'x-hasura-admin-secret/x-hasura-access-key required, but not found'
+    : 'invalid x-hasura-admin-secret/x-hasura-access-key';
+}
+
+function metricsRefusal(outcome: Exclude<AuthOutcome, 'ok'>): string {
+  return outcome === 'missing' ? 'Authorization: Bearer <METRICS_SECRET> required, but not found' : 'invalid metrics secret';
 }
 
 function sendError(reply: FastifyReply, error: ApiError) {

@@ -8,6 +8,7 @@ import type { AnyActorRef } from 'xstate';
 import type { AttemptReport, EventContext, RecordReport } from '../../machines/event.machine.js';
 import type { TriggerRegistry } from '../catalog/triggerRegistry.js';
 import type { CircuitBreakers } from './circuits.js';
+import type { EventTimings } from './eventTimings.js';
 import type { LiveEvents } from './liveEvents.js';
 import type { Recorder } from './recorder.js';
 import { backoffMs, GONE_STATUS } from './retryPolicy.js';
@@ -29,6 +30,8 @@ export interface AttemptsOptions {
   webhook: WebhookClient;
   circuits: CircuitBreakers;
   recorder: Recorder;
+  /** The delivery metrics' clock (eventTimings.ts). */
+  timings: EventTimings;
   invocationLogs: boolean;
   /** Whether a retry after this delay is parked in the database rather than waited for here. */
   parksRetry(triggerName: string, delayMs: number): boolean;
@@ -55,6 +58,7 @@ export class Attempts {
       if (outcome === 'aborted' || live.call !== call) return;
       live.call = undefined;
       live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
+      this.options.timings.attemptEnded(context.triggerName, outcome);
       // Only a request that was sent says something of the endpoint.
       if (outcome.sent && live.endpoint !== undefined) {
         live.probe = false;
@@ -93,6 +97,8 @@ export class Attempts {
       })
       .then(
         (result) => {
+          if (result.outcome === 'applied' && context.verdict !== null)
+            this.options.timings.recorded(live, context.triggerName, context.verdict);
           const report: RecordReport = result.outcome === 'applied' ? { outcome: 'applied', parked: park } : result;
           this.options.live.send(context.eventId, self, { type: 'RECORDED', report });
         },

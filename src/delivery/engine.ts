@@ -21,7 +21,10 @@ import { notifyChannel, type ChannelCommand } from '../catalog/channel.js';
 import type { ResolvedTrigger, TriggerRegistry } from '../catalog/triggerRegistry.js';
 import { deliveryStatements } from '../sql/deliveryStatements.js';
 import { Attempts } from './attempts.js';
+import type { EngineLoad } from '../metrics/daemonGauges.js';
+import type { DeliveryMetrics } from '../metrics/deliveryMetrics.js';
 import { CircuitBreakers, type CircuitSettings, type CircuitView } from './circuits.js';
+import { EventTimings } from './eventTimings.js';
 import { Fetcher, type ClaimRow } from './fetcher.js';
 import { LiveEvents, type LiveEvent } from './liveEvents.js';
 import { Recorder } from './recorder.js';
@@ -49,6 +52,8 @@ export interface EngineOptions {
   maxWaitingEvents: number;
   invocationLogs: boolean;
   circuits: CircuitSettings;
+  /** Hasura's event-trigger metrics, updated as events go (see eventTimings.ts). */
+  metrics: DeliveryMetrics;
   inspect?: Observer<InspectionEvent> | undefined;
   log: Logger;
 }
@@ -80,6 +85,7 @@ export class DeliveryEngine implements LocalEngine {
   private readonly fetcher: Fetcher;
   private readonly takeover: Takeover;
   private readonly attempts: Attempts;
+  private readonly timings: EventTimings;
   /** Events claimed and not yet out of the pending and delivering states: the fetcher's window. */
   private readonly window: number;
   private readonly minFetch: number;
@@ -126,6 +132,7 @@ export class DeliveryEngine implements LocalEngine {
       adopt: (rows) => this.adoptTakenOver(rows),
       log,
     });
+    this.timings = new EventTimings(options.metrics);
     this.live = new LiveEvents(this.provideMachine(), options.inspect);
     this.attempts = new Attempts({
       live: this.live,
@@ -133,6 +140,7 @@ export class DeliveryEngine implements LocalEngine {
       webhook: options.webhook,
       circuits: this.circuits,
       recorder: this.recorder,
+      timings: this.timings,
       invocationLogs: options.invocationLogs,
       parksRetry: (triggerName, delayMs) => this.parksRetry(triggerName, delayMs),
     });
@@ -198,6 +206,12 @@ export class DeliveryEngine implements LocalEngine {
     return this.circuits.list();
   }
 
+  /** Requests under way and retries waited for in memory, per trigger (for the metrics' gauges). */
+  load(): EngineLoad {
+    const waiting = [...this.waiting].map(([triggerName, ids]): [string, number] => [triggerName, ids.size]);
+    return { inFlight: this.scheduler.stats().inFlight, inFlightByTrigger: this.scheduler.inFlightByTrigger(), waitingByTrigger: waiting };
+  }
+
   stats(): EngineStats {
     const scheduler = this.scheduler.stats();
     return {
@@ -250,7 +264,11 @@ export class DeliveryEngine implements LocalEngine {
   private provideMachine() {
     return eventMachine.provide({
       actions: {
-        requestSlot: ({ context }) => this.scheduler.enqueue(context.eventId, context.triggerName),
+        requestSlot: ({ context }) => {
+          const live = this.live.get(context.eventId);
+          if (live) this.timings.queued(live);
+          this.scheduler.enqueue(context.eventId, context.triggerName);
+        },
         leaveQueue: ({ context }) => this.scheduler.dequeue(context.eventId),
         freeSlot: ({ context }) => {
           this.scheduler.finish(context.eventId);
@@ -282,7 +300,8 @@ export class DeliveryEngine implements LocalEngine {
   private startAttempt(eventId: string): void {
     const live = this.live.get(eventId);
     // Forgotten between its grant and now (cancelled): its slot is free at once.
-    if (!live || !this.live.send(eventId, live.actor, { type: 'START' })) this.scheduler.finish(eventId);
+    if (live && this.live.send(eventId, live.actor, { type: 'START' })) this.timings.slotGranted(live, live.event.trigger_name);
+    else this.scheduler.finish(eventId);
   }
 
   /**
@@ -306,6 +325,8 @@ export class DeliveryEngine implements LocalEngine {
   }
 
   private endWait(context: EventContext): void {
+    const live = this.live.get(context.eventId);
+    if (live) this.timings.retryWaitEnded(live);
     const ids = this.waiting.get(context.triggerName);
     if (!ids?.delete(context.eventId)) return;
     this.waitingCount -= 1;

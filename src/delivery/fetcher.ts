@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { DeliveryMetrics } from '../metrics/deliveryMetrics.js';
 import type { deliveryStatements } from '../sql/deliveryStatements.js';
 import { backoffDelayMs, DATABASE_RETRY } from '../lib/backoff.js';
 import type { WakeLock } from './wakeLock.js';
@@ -21,6 +22,7 @@ export interface FetcherOptions {
   /** While busy (polling rather than waiting for NOTIFY), fetch at most once per gatherMs. */
   gatherMs: number;
   wakeLock: WakeLock;
+  metrics: Pick<DeliveryMetrics, 'fetchedBatch'>;
   log: Logger;
 }
 
@@ -120,7 +122,7 @@ export class Fetcher {
    * (measured: 2.9 events per fetch when every commit woke a fetch). A NOTIFY is fetched for at once.
    */
   private async run(): Promise<void> {
-    const { pollIntervalMs, gatherMs, wakeLock, pool, sql, instanceId, log } = this.options;
+    const { pollIntervalMs, gatherMs, wakeLock, pool, sql, instanceId, metrics, log } = this.options;
     let failures = 0;
     let lastShortFetchAt = Number.NEGATIVE_INFINITY;
     const rate = new ClaimRate();
@@ -134,6 +136,7 @@ export class Fetcher {
       this.nudged = false;
       const rooms = this.host.claimRooms();
       let rows: ClaimRow[];
+      const fetchStarted = performance.now();
       try {
         ({ rows } = await pool.query<ClaimRow>({
           ...sql.claimDue,
@@ -150,6 +153,7 @@ export class Fetcher {
       const events = rows.filter((r) => r.note !== 'throttled' && r.note !== 'limited');
       this.stats.fetches += 1;
       this.stats.claimed += events.length;
+      metrics.fetchedBatch(events.length, (performance.now() - fetchStarted) / 1000);
       if (!this.host.running()) {
         // Drain began while the fetch was under way: hand the rows straight back.
         if (events.length) await pool.query({ ...sql.release, values: [events.map((r) => r.id), instanceId, 0] });

@@ -8,11 +8,12 @@
  */
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
 import type { EventMachine, EventMachineEvent } from '../../machines/event.machine.js';
+import { dueAtOf, type EventTimes } from './eventTimings.js';
 import type { ClaimedEvent, InvocationLog, WebhookCall } from './webhookClient.js';
 
 export type EventActor = Actor<EventMachine>;
 
-export interface LiveEvent {
+export interface LiveEvent extends EventTimes {
   actor: EventActor;
   event: ClaimedEvent;
   /** The circuit breaker's key of the event's trigger, when it was claimed. */
@@ -62,7 +63,16 @@ export class LiveEvents {
       input: { eventId: event.id, triggerName: event.trigger_name, tries: event.tries, generation: event.redeliveries, retryInMs },
       ...(this.inspect ? { inspect: this.inspect } : {}),
     });
-    const entry: LiveEvent = { actor, event, ...options, call: undefined, pendingLog: undefined };
+    const entry: LiveEvent = {
+      actor,
+      event,
+      ...options,
+      call: undefined,
+      pendingLog: undefined,
+      dueAt: dueAtOf(event),
+      queuedAt: performance.now(),
+      attemptStartedAt: 0,
+    };
     this.live.set(event.id, entry);
     actor.start();
     return entry;

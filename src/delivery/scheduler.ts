@@ -117,6 +117,11 @@ export class Scheduler {
     return [...(this.loads.get(triggerName)?.queued ?? [])];
   }
 
+  /** Requests in flight per trigger that has any queued or in flight. */
+  inFlightByTrigger(): Array<[triggerName: string, inFlight: number]> {
+    return [...this.loads].map(([triggerName, load]) => [triggerName, load.inFlight]);
+  }
+
   stats(): SchedulerStats {
     return { queued: this.queuedTotal, inFlight: this.inFlightTotal, triggers: this.loads.size };
   }

@@ -49,6 +49,9 @@ export interface WebhookOutcome {
    * such an outcome says nothing of the endpoint, so circuit breakers ignore it.
    */
   sent: boolean;
+  /** Bytes of the request body sent (0 when nothing was sent), and of the response body received. */
+  requestBytes: number;
+  responseBytes: number;
 }
 
 /** The body POSTed to the webhook, assembled around the payload text. */
@@ -149,6 +152,7 @@ export class WebhookClient {
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const started = performance.now();
     const elapsedMs = () => Math.round(performance.now() - started);
+    const requestBytes = bodyBytes(request.body);
 
     let controller: Dispatcher.DispatchController | undefined;
     let ended: CallEnded | undefined;
@@ -168,7 +172,7 @@ export class WebhookClient {
       ended = new CallEnded(why);
       controller?.abort(ended);
       // A body cut off for its size is still answered with what was read (onResponseError, below).
-      if (why === 'timeout') finish(clientError(requestLog, timeoutMessage, elapsedMs()));
+      if (why === 'timeout') finish(clientError(requestLog, timeoutMessage, elapsedMs(), requestBytes));
       if (why === 'aborted') finish('aborted');
     };
     const timer = setTimeout(() => end('timeout'), timeoutMs);
@@ -200,6 +204,8 @@ export class WebhookClient {
         status,
         retryAfterMs: ok ? null : parseRetryAfter(headers['retry-after']),
         sent: true,
+        requestBytes,
+        responseBytes: seen,
         summary: `HTTP ${status} in ${durationMs} ms`,
         log: { status, request: requestLog, response, durationMs },
       });
@@ -209,7 +215,7 @@ export class WebhookClient {
       if (why === 'aborted') return finish('aborted');
       // A body far over the limit was cut off on purpose: what was read is the response.
       if (why === 'too-large' && status !== 0) return respond();
-      finish(clientError(requestLog, why === 'timeout' ? timeoutMessage : describeNetworkError(error), elapsedMs()));
+      finish(clientError(requestLog, why === 'timeout' ? timeoutMessage : describeNetworkError(error), elapsedMs(), requestBytes));
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -257,15 +263,26 @@ function loggedResponseHeaders(headers: Record<string, string | string[] | undef
 }
 
 /** A call that ended before it began: its outcome, at once. */
-const finished = (outcome: WebhookOutcome): WebhookCall => ({ done: Promise.resolve({ ...outcome, sent: false }), abort: () => undefined });
+const finished = (outcome: WebhookOutcome): WebhookCall => ({
+  done: Promise.resolve({ ...outcome, sent: false, requestBytes: 0 }),
+  abort: () => undefined,
+});
 
-function clientError(requestLog: string, message: string, durationMs: number): WebhookOutcome {
+/** The size of a request body as sent: a string's UTF-8 bytes. */
+function bodyBytes(body: Dispatcher.DispatchOptions['body']): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  return body instanceof Uint8Array ? body.byteLength : 0;
+}
+
+function clientError(requestLog: string, message: string, durationMs: number, requestBytes = 0): WebhookOutcome {
   return {
     ok: false,
     status: null,
     retryAfterMs: null,
     summary: message,
     sent: true,
+    requestBytes,
+    responseBytes: 0,
     log: {
       status: null,
       request: requestLog,

@@ -77,10 +77,23 @@ async function registeredRoutes(): Promise<Array<{ path: string; method: string 
   await app.ready();
   const tree = app.printRoutes({ commonPrefix: false });
   await app.close();
-  return [...tree.matchAll(/── (\/\S*) \(([^)]+)\)/g)].flatMap(([, path, methods]) =>
-    methods!.split(', ').map((method) => ({ path: path!, method })),
-  );
+  // printRoutes nests a route under its parent (four columns a level): join the segments back.
+  const parents: string[] = [];
+  const routes: Array<{ path: string; method: string }> = [];
+  for (const line of tree.split('\n')) {
+    const match = /^(.*?)[└├]── (\S+)(?: \(([^)]+)\))?$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    parents.length = depth;
+    const path = parents.join('') + match[2]!;
+    parents.push(match[2]!);
+    for (const method of match[3]?.split(', ') ?? []) routes.push({ path, method });
+  }
+  return routes;
 }
+
+/** The web console's files (src/console/routes.ts), served without the secret. */
+const CONSOLE_ROUTES = ['GET /console', 'HEAD /console', 'GET /console/', 'HEAD /console/', 'GET /console/*', 'HEAD /console/*'];
 
 /** A request body each route accepts once authenticated. */
 const bodyFor = (path: string) =>
@@ -97,7 +110,16 @@ describe('the admin secret', () => {
     const routes = await registeredRoutes();
     // What app.ts registers: the test below must cover each of them.
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(
-      ['GET /healthz', 'HEAD /healthz', 'GET /v1/version', 'HEAD /v1/version', 'POST /rpc', 'POST /v1/metadata', 'POST /v1/query'].sort(),
+      [
+        'GET /healthz',
+        'HEAD /healthz',
+        'GET /v1/version',
+        'HEAD /v1/version',
+        'POST /rpc',
+        'POST /v1/metadata',
+        'POST /v1/query',
+        ...CONSOLE_ROUTES,
+      ].sort(),
     );
     // Routes that do not exist must not be told apart from those that do without the secret.
     const unknown = [
@@ -122,6 +144,14 @@ describe('the admin secret', () => {
         callApi(daemon.url, path, { method: method as 'GET', ...(body === undefined ? {} : { body }), headers });
       if (path === '/healthz') {
         expect((await send({})).status, `${method} ${path}`).toBe(200);
+        continue;
+      }
+      if (path.startsWith('/console')) {
+        // The console's files hold no data and need no secret (its calls to the API do): they answer the
+        // same without it, and say nothing a caller without the secret may not know.
+        const answer = await send({});
+        expect(answer.status, `${method} ${path}`).toBe(path.endsWith('*') ? 404 : 200);
+        expect(leaks(answer.text)).toEqual([]);
         continue;
       }
       for (const [reason, headers] of wrongWays) {

@@ -10,6 +10,7 @@ import { parseJson } from '../../src/api/json.js';
 import { createOperationContext, type LocalEngine } from '../../src/api/operations/context.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
+import { MetricsRegistry } from '../../src/metrics/metricsRegistry.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 
 export interface ApiHarness {
@@ -39,6 +40,8 @@ export interface ApiHarnessOptions {
   bodyLimit?: number;
   /** STRINGIFY_NUMERIC_TYPES of the daemon under test. */
   stringifyNumericTypes?: boolean;
+  /** Serve /v1/metrics (its database gauges read the harness's catalog). */
+  metrics?: boolean;
 }
 
 export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -57,9 +60,13 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     ...(options.engine ? { engine: options.engine } : {}),
     log,
   });
+  const metrics = options.metrics
+    ? new MetricsRegistry({ pool, poolSize: 5, schema, sourceName: 'default', heartbeatTimeoutMs: 30_000, log })
+    : undefined;
   const app = await buildApp({
     ctx,
     adminSecret: options.adminSecret,
+    ...(metrics ? { metrics } : {}),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     version: 'test',
     health: () => Promise.resolve({ ok: true }),

@@ -1,0 +1,18 @@
+/** The part of parse-prometheus-text-format (no types of its own) the tests use. */
+declare module 'parse-prometheus-text-format' {
+  interface ParsedSample {
+    value?: string;
+    labels?: Record<string, string>;
+    buckets?: Record<string, string>;
+    count?: string;
+    sum?: string;
+  }
+  interface ParsedFamily {
+    name: string;
+    help: string;
+    type: 'COUNTER' | 'GAUGE' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED';
+    metrics: ParsedSample[];
+  }
+  /** Throws on a line that is not valid Prometheus text format. */
+  export default function parsePrometheusTextFormat(text: string): ParsedFamily[];
+}
