@@ -419,8 +419,8 @@ export function parseArgsWith<S extends z.ZodType>(schema: S, args: unknown, pat
 
 /**
  * Deepest nesting accepted anywhere in args. Payloads are re-serialised recursively (stringifyParsed)
- * and PostgreSQL parses jsonb recursively: a payload nested a few thousand levels deep overflowed the
- * stack and answered 500 (found by test/properties/apiFuzz.test.ts).
+ * and PostgreSQL parses jsonb recursively: a payload nested a few thousand levels deep would overflow a
+ * stack on the way.
  */
 export const MAX_ARGS_DEPTH = 1000;
 
@@ -430,9 +430,9 @@ const UNSTORABLE_CHARACTER = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud
 /**
  * Refuses args PostgreSQL cannot store, before any SQL runs. Every string of the args (payload, webhook,
  * header values, identifiers) ends up in text or jsonb, where "\u0000" and lone surrogates are errors
- * (22P05, 22P02): they used to reach the database and answer 500 instead of 400 (found by
- * test/properties/apiFuzz.test.ts). A lone surrogate in a table name was also sent as U+FFFD and could
- * match another table. Iterative, so depth cannot overflow the stack here.
+ * (22P05, 22P02): the client's mistake, so a 400 before any SQL, not a database failure. A lone surrogate
+ * in a table name would also reach PostgreSQL as U+FFFD and could match another table. Iterative, so
+ * depth cannot overflow the stack here.
  */
 function checkStorable(args: unknown, base: string): void {
   interface Node {

@@ -5,7 +5,7 @@
  * Status rules, as Standard Webhooks recommends:
  * - 2xx: delivered.
  * - 410 Gone: the receiver will never take the event: error at once, whatever num_retries says.
- * - 429, 502, 503 and 504: "slow down". A valid Retry-After is honoured (as before, even past
+ * - 429, 502, 503 and 504: "slow down". A valid Retry-After is honoured (as Hasura does, even past
  *   num_retries); without one, the wait grows with each attempt even for a fixed-interval trigger.
  * - anything else, and no response at all: a failed attempt, retried per retry_conf.
  *

@@ -185,9 +185,8 @@ export class WebhookClient {
     const respond = () => {
       const ok = status >= 200 && status < 300;
       const durationMs = elapsedMs();
-      // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"): a body holding one (any
-      // binary body) made the recorder's batch fail forever, and with it every outcome queued after it.
-      // Shown as U+FFFD, like the bytes that are not UTF-8.
+      // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"), and a log the recorder
+      // cannot store fails its whole batch: NUL is shown as U+FFFD, like the bytes that are not UTF-8.
       const text = Buffer.concat(kept, keptBytes)
         .toString('utf8')
         .replace(/\u0000/g, '\uFFFD');
@@ -308,9 +307,8 @@ export function parseRetryAfter(header: string | string[] | undefined, now = Dat
 }
 
 /**
- * The longest wait a Retry-After can ask for: a year, as for retry_conf.interval_sec. Without a bound,
- * "Retry-After: 99999999999999999999" became a delay PostgreSQL could not store, and the batch that
- * recorded it failed again and again.
+ * The longest wait a Retry-After can ask for: a year, as for retry_conf.interval_sec. The delay is stored
+ * as a timestamp: "Retry-After: 99999999999999999999" must not become one PostgreSQL cannot hold.
  */
 export const MAX_RETRY_AFTER_MS = 31_536_000 * 1000;
 

@@ -51,7 +51,7 @@ const INVOCATION_JSON = `json_build_object(
 /**
  * A page of log rows rendered to one JSON array, but never more than `budget` bytes of it: a page of
  * invocation logs may hold a response body of up to RESPONSE_BODY_LIMIT and a payload per row, and
- * PostgreSQL cannot build a text over 1 GB (it failed, and answered 500). Each row of the page (`page`:
+ * PostgreSQL cannot build a text over 1 GB. Each row of the page (`page`:
  * its ids and created_at, in answer order) is rendered once to measure it (the window only carries
  * sizes), and only the rows whose running total fits are aggregated. `wanted` and `kept` tell the
  * caller whether the page was cut. The 4 bytes per row cover json_agg's separators. `table` is the

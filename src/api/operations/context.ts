@@ -55,7 +55,7 @@ export interface OperationContext {
  * Default of LOCK_TIMEOUT_MS: how long an operation waits for a lock (a user table, an event row, the
  * catalog) before it answers busy. CREATE TRIGGER queues for a ShareRowExclusive lock on the user's table,
  * and while it waits every write to that table waits behind it: the wait is the application's stall, so
- * it is kept short (it used to be 10 s). Busy is retryable: the client tries again once the long
+ * it is kept short. Busy is retryable: the client tries again once the long
  * transaction holding the table is done.
  */
 export const DEFAULT_LOCK_TIMEOUT_MS = 2000;
@@ -65,8 +65,8 @@ export const DEFAULT_ANSWER_LIMIT = 32 * 1024 * 1024;
 
 /**
  * Bytes of answers one HTTP request may still produce, shared by every operation of a bulk request or
- * a JSON-RPC batch: the log queries render up to a page of payloads and response bodies each, and a
- * batch of them used to be bounded by nothing but memory.
+ * a JSON-RPC batch: the log queries render up to a page of payloads and response bodies each, so a
+ * batch of them would otherwise be bounded by nothing but memory.
  */
 export class AnswerBudget {
   remaining: number;

@@ -34,8 +34,7 @@ export async function invokeEventTrigger(ctx: OperationContext, tx: Tx, args: In
     .query<{ id: string }>({ ...ctx.sql.events.insertManual, values: [table.schema, table.name, def.name, payload] })
     .catch((error: unknown) => {
       // A number beyond PostgreSQL's numeric (1e999999, 1e-16384, more than 131072 digits) is a data
-      // exception (class 22) of the client's payload, not a failure of the daemon: it used to answer 500
-      // (found by test/properties/apiFuzz.test.ts).
+      // exception (class 22) of the client's payload, not a failure of the daemon: a 400.
       const code = (error as { code?: unknown } | undefined)?.code;
       if (typeof code === 'string' && code.startsWith('22')) {
         throw new ApiError('parse-failed', `the payload cannot be stored: ${(error as Error).message}`, '$.args.payload');

@@ -36,7 +36,7 @@ export function translatePgError(error: unknown): unknown {
   if (code === '40P01' || code === '40001') {
     return new ApiError('busy', 'the operation collided with a concurrent change; try again', OPERATION_PATH);
   }
-  // Refusals of the database itself, not failures of the daemon: they used to answer 500. The common
+  // Refusals of the database itself, not failures of the daemon: 400s, not 500s. The common
   // cases are checked beforehand with a message naming the remedy (triggers.ts); these catch the rest
   // (a privilege revoked between the check and the statement, say), with PostgreSQL's own words.
   const message = (error as Error | undefined)?.message;

@@ -119,7 +119,7 @@ const quotedTable = (def: TriggerDefinition) => `${pg.escapeIdentifier(def.table
 
 /**
  * Refuses, naming the GRANT that would fix it, what PostgreSQL would refuse with 42501 halfway through
- * the install (it used to answer 500): USAGE on the table's schema and TRIGGER on the table for CREATE
+ * the install, as a database failure: USAGE on the table's schema and TRIGGER on the table for CREATE
  * TRIGGER; for trigger_on_replication, ownership (or membership in the owner role) for ALTER TABLE ...
  * ENABLE ALWAYS TRIGGER. transaction.ts still maps a 42501 that slips past (a grant revoked meanwhile).
  */
@@ -161,7 +161,7 @@ async function checkPrivileges(ctx: OperationContext, tx: Tx, def: TriggerDefini
 
 /**
  * A trigger already named pget_<name>_<OP> on the table (made by hand, or left by a restore) would make
- * CREATE TRIGGER fail with 42710, which used to answer 500. Runs after a replace dropped the trigger's
+ * CREATE TRIGGER fail with 42710 halfway through: refused first, naming it. Runs after a replace dropped the trigger's
  * own capture, so only someone else's trigger is found.
  */
 async function checkTriggerNamesFree(ctx: OperationContext, tx: Tx, def: TriggerDefinition, table: LiveTable) {
