@@ -112,8 +112,8 @@ export class Fetcher {
    *
    * Quiet: after a short fetch the loop sleeps until a NOTIFY (or the poll interval), holding the wake
    * lock so that capture sends NOTIFYs at all (see wakeLock.ts). Busy (more than POLL_ABOVE_PER_SECOND
-   * events claimed): it lets the lock go, capture stops sending NOTIFYs, whose commits PostgreSQL
-   * serialises, and the loop polls every gatherMs instead. A full fetch (some trigger took all its room:
+   * events claimed, or a trigger with more due than it has room for): it lets the lock go, capture stops
+   * sending NOTIFYs, whose commits PostgreSQL serialises, and the loop polls every gatherMs instead. A full fetch (some trigger took all its room:
    * a backlog) is followed at once. Letting the lock go is bounded (wakeLock.ts): a half-open wake
    * connection cannot stall the loop.
    *
@@ -166,7 +166,10 @@ export class Fetcher {
       for (const r of rows) if (r.note === 'limited') this.backlogged.add(r.trigger_name);
       const perSecond = rate.add(events.length);
       // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
-      const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
+      // A trigger whose claims filled its room (a backlog it cannot take now: its endpoint is slow, or it
+      // is at a limit) counts as busy too: its table's writers would otherwise pay a NOTIFY per commit
+      // for nothing, and the other triggers are served by polling at gatherMs.
+      const busy = this.backlogged.size > 0 || perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
       if (busy && wakeLock.state !== 'free') {
         await wakeLock.letGo();
         this.stats.wakeLockReleased += 1;

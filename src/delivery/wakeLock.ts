@@ -115,6 +115,10 @@ export class WakeLock {
       await closeWatchedConnection(client);
       throw new Error('the wake lock is closed');
     }
+    // A request let go is dropped with its connection, but PostgreSQL does not look at a client while its
+    // backend waits for a lock: the backend would stay in the lock's queue, a connection held and a
+    // waiter ahead of the next request, until granted. From PostgreSQL 14 it checks every second.
+    await client.query(this.sql.checkClientWhileWaiting).catch(() => undefined);
     this.client = client;
     return client;
   }

@@ -12,4 +12,6 @@ export const wakeStatements = (schema: string) =>
      */
     hold: `select pg_advisory_lock(:SCHEMA.wake_lock_class(), 0)`,
     unlock: `select pg_advisory_unlock(:SCHEMA.wake_lock_class(), 0)`,
+    /** PostgreSQL 14 and later; before, an unknown setting (ignored: the caller gives up nothing by it). */
+    checkClientWhileWaiting: `set client_connection_check_interval = 1000`,
   });
