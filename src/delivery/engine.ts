@@ -120,6 +120,10 @@ export class DeliveryEngine implements LocalEngine {
       {
         running: () => this.state === 'running',
         claimRooms: () => this.scheduler.claimRooms(this.window, options.fetchBatchSize, this.minFetch),
+        saturated: () => {
+          const { rooms } = this.scheduler.claimRooms(this.window, options.fetchBatchSize, this.minFetch);
+          return rooms.length > 0 && rooms.every((room) => room === 0);
+        },
         adopt: (rows) => this.adoptClaimed(rows),
       },
     );

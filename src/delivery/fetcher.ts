@@ -35,6 +35,8 @@ export interface FetcherHost {
   running(): boolean;
   /** How much the next claim may take of each trigger (the scheduler's shares). */
   claimRooms(): ClaimRooms;
+  /** Whether every trigger with events here is at its share of the window (none worth a claim). */
+  saturated(): boolean;
   /** Makes actors of freshly claimed events (probes included). */
   adopt(rows: ClaimRow[]): void;
 }
@@ -49,6 +51,8 @@ export class Fetcher {
   private nudged = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Busy, and every trigger held here at its share: the loop sleeps until one has room. */
+  private waitingForRoom = false;
   /** Triggers whose last claim took all the room they had: they may have more due. */
   private readonly backlogged = new Set<string>();
   private throttleTimer: NodeJS.Timeout | undefined;
@@ -77,14 +81,14 @@ export class Fetcher {
   }
 
   /**
-   * A trigger's events left the claim window: if its last claim filled its room (it may have more due)
-   * and `hasRoom` says a claim is worth it again, fetch now.
+   * A trigger's events left the claim window: fetch now if `hasRoom` says a claim is worth it again, and
+   * the loop waits for room, or the trigger's last claim filled its room (it may have more due).
    */
   roomFreed(triggerName: string, hasRoom: () => boolean): void {
-    if (this.backlogged.has(triggerName) && hasRoom()) {
-      this.backlogged.delete(triggerName);
-      this.nudge();
-    }
+    if (!this.waitingForRoom && !this.backlogged.has(triggerName)) return;
+    if (!hasRoom()) return;
+    this.backlogged.delete(triggerName);
+    this.nudge();
   }
 
   private wakeLoop(): void {
@@ -112,8 +116,10 @@ export class Fetcher {
    *
    * Quiet: after a short fetch the loop sleeps until a NOTIFY (or the poll interval), holding the wake
    * lock so that capture sends NOTIFYs at all (see wakeLock.ts). Busy (more than POLL_ABOVE_PER_SECOND
-   * events claimed, or a trigger with more due than it has room for): it lets the lock go, capture stops
-   * sending NOTIFYs, whose commits PostgreSQL serialises, and the loop polls every gatherMs instead. A full fetch (some trigger took all its room:
+   * events claimed): it lets the lock go, capture stops sending NOTIFYs, whose commits PostgreSQL
+   * serialises, and the loop polls every gatherMs instead, or, while every trigger it holds is at its
+   * share, sleeps until one has room. A trigger whose endpoint hangs claims nothing, so it never makes the
+   * daemon busy: the others' events still wake it by NOTIFY. A full fetch (some trigger took all its room:
    * a backlog) is followed at once. Letting the lock go is bounded (wakeLock.ts): a half-open wake
    * connection cannot stall the loop.
    *
@@ -166,17 +172,23 @@ export class Fetcher {
       for (const r of rows) if (r.note === 'limited') this.backlogged.add(r.trigger_name);
       const perSecond = rate.add(events.length);
       // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
-      // A trigger whose claims filled its room (a backlog it cannot take now: its endpoint is slow, or it
-      // is at a limit) counts as busy too: its table's writers would otherwise pay a NOTIFY per commit
-      // for nothing, and the other triggers are served by polling at gatherMs.
-      const busy = this.backlogged.size > 0 || perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
+      const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
       if (busy && wakeLock.state !== 'free') {
         await wakeLock.letGo();
         this.stats.wakeLockReleased += 1;
       }
       if (full) continue;
       lastShortFetchAt = performance.now();
-      if (busy) continue;
+      if (busy) {
+        // Every trigger held here has all it may hold: polling would only find that again. Wait until one
+        // has room (roomFreed), as every event it delivers frees some.
+        if (this.host.saturated()) {
+          this.waitingForRoom = true;
+          await this.sleep(pollIntervalMs);
+          this.waitingForRoom = false;
+        }
+        continue;
+      }
       // Quiet: sleep until NOTIFY. Once the lock is granted, every transaction that skipped its NOTIFY
       // has ended: the grant nudges the loop into one more fetch, which sees their events. While the
       // request waits, capture sends NOTIFYs, so sleeping meanwhile is safe.
