@@ -41,6 +41,12 @@ export interface FetcherHost {
   adopt(rows: ClaimRow[]): void;
 }
 
+/**
+ * Busy (no NOTIFY comes) with every trigger it holds at its share, the loop looks for events of other
+ * triggers this often: their wait while another trigger's endpoint is slow.
+ */
+const SATURATED_LOOK_MS = 25;
+
 /** How long a probe of an open circuit is this daemon's beyond the trigger's timeout_sec. */
 export const PROBE_LEASE_MS = 10_000;
 
@@ -117,9 +123,10 @@ export class Fetcher {
    * Quiet: after a short fetch the loop sleeps until a NOTIFY (or the poll interval), holding the wake
    * lock so that capture sends NOTIFYs at all (see wakeLock.ts). Busy (more than POLL_ABOVE_PER_SECOND
    * events claimed): it lets the lock go, capture stops sending NOTIFYs, whose commits PostgreSQL
-   * serialises, and the loop polls every gatherMs instead, or, while every trigger it holds is at its
-   * share, sleeps until one has room. A trigger whose endpoint hangs claims nothing, so it never makes the
-   * daemon busy: the others' events still wake it by NOTIFY. A full fetch (some trigger took all its room:
+   * serialises, and the loop polls every gatherMs instead. While every trigger it holds is at its share
+   * (saturated), it sleeps until one has room, woken meanwhile for other triggers by NOTIFY (quiet) or
+   * every SATURATED_LOOK_MS (busy). A trigger whose endpoint hangs claims nothing, so it does not keep the
+   * daemon busy: the others' events wake it by NOTIFY. A full fetch (some trigger took all its room:
    * a backlog) is followed at once. Letting the lock go is bounded (wakeLock.ts): a half-open wake
    * connection cannot stall the loop.
    *
@@ -179,16 +186,17 @@ export class Fetcher {
       }
       if (full) continue;
       lastShortFetchAt = performance.now();
-      if (busy) {
-        // Every trigger held here has all it may hold: polling would only find that again. Wait until one
-        // has room (roomFreed), as every event it delivers frees some.
-        if (this.host.saturated()) {
-          this.waitingForRoom = true;
-          await this.sleep(pollIntervalMs);
-          this.waitingForRoom = false;
-        }
+      if (this.host.saturated()) {
+        // Every trigger held here has all it may hold: a claim would find no room for them. Wait until one
+        // has room (roomFreed). A trigger not held here yet is claimed for when a NOTIFY comes (quiet,
+        // the lock asked for) or, busy, at the next look (NOTIFYs do not come then).
+        if (!busy && wakeLock.state === 'free') wakeLock.request(() => this.nudge());
+        this.waitingForRoom = true;
+        if (!this.nudged) await this.sleep(wakeLock.state === 'free' ? SATURATED_LOOK_MS : pollIntervalMs);
+        this.waitingForRoom = false;
         continue;
       }
+      if (busy) continue;
       // Quiet: sleep until NOTIFY. Once the lock is granted, every transaction that skipped its NOTIFY
       // has ended: the grant nudges the loop into one more fetch, which sees their events. While the
       // request waits, capture sends NOTIFYs, so sleeping meanwhile is safe.
