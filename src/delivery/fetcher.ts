@@ -139,7 +139,18 @@ export class Fetcher {
     let failures = 0;
     let lastShortFetchAt = Number.NEGATIVE_INFINITY;
     const rate = new ClaimRate();
+    let busy = false;
     while (this.host.running()) {
+      if (this.host.saturated() && !this.nudged) {
+        // Every trigger held here has all it may hold: a claim now would find no room for them. Sleep until
+        // one has room (roomFreed), then claim. A trigger not held here yet is claimed for when a NOTIFY
+        // comes (quiet: the lock is asked for) or, busy, at the next look (no NOTIFY comes then).
+        if (!busy && wakeLock.state === 'free') wakeLock.request(() => this.nudge());
+        this.waitingForRoom = true;
+        await this.sleep(wakeLock.state === 'free' ? SATURATED_LOOK_MS : pollIntervalMs);
+        this.waitingForRoom = false;
+        if (!this.host.running()) break;
+      }
       // Only while polling: when NOTIFYs flow, the wake-up itself is the signal to fetch.
       const gatherFor = wakeLock.state === 'free' ? lastShortFetchAt + gatherMs - performance.now() : 0;
       if (gatherFor > 0) {
@@ -179,23 +190,13 @@ export class Fetcher {
       for (const r of rows) if (r.note === 'limited') this.backlogged.add(r.trigger_name);
       const perSecond = rate.add(events.length);
       // Hysteresis: let the lock go above the threshold, ask for it again only well below it.
-      const busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
+      busy = perSecond >= (wakeLock.state === 'free' ? POLL_ABOVE_PER_SECOND / 2 : POLL_ABOVE_PER_SECOND);
       if (busy && wakeLock.state !== 'free') {
         await wakeLock.letGo();
         this.stats.wakeLockReleased += 1;
       }
-      if (full) continue;
+      if (full || this.host.saturated()) continue;
       lastShortFetchAt = performance.now();
-      if (this.host.saturated()) {
-        // Every trigger held here has all it may hold: a claim would find no room for them. Wait until one
-        // has room (roomFreed). A trigger not held here yet is claimed for when a NOTIFY comes (quiet,
-        // the lock asked for) or, busy, at the next look (NOTIFYs do not come then).
-        if (!busy && wakeLock.state === 'free') wakeLock.request(() => this.nudge());
-        this.waitingForRoom = true;
-        if (!this.nudged) await this.sleep(wakeLock.state === 'free' ? SATURATED_LOOK_MS : pollIntervalMs);
-        this.waitingForRoom = false;
-        continue;
-      }
       if (busy) continue;
       // Quiet: sleep until NOTIFY. Once the lock is granted, every transaction that skipped its NOTIFY
       // has ended: the grant nudges the loop into one more fetch, which sees their events. While the
