@@ -54,6 +54,7 @@ export interface ResolvedTrigger {
 
 export class TriggerRegistry {
   private triggers = new Map<string, ResolvedTrigger>();
+  private flowLimited = false;
   /** The load whose query is under way, and the one queued to start once it ends. */
   private inFlight: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -85,6 +86,11 @@ export class TriggerRegistry {
 
   all(): ResolvedTrigger[] {
     return [...this.triggers.values()];
+  }
+
+  /** Whether some trigger has a flow_control limit (as of the last load). */
+  get hasFlowLimits(): boolean {
+    return this.flowLimited;
   }
 
   /**
@@ -131,6 +137,7 @@ export class TriggerRegistry {
     if (seq < this.applied) return;
     this.applied = seq;
     this.triggers = next;
+    this.flowLimited = [...next.values()].some((t) => t.flowLimited);
   }
 }
 

@@ -140,6 +140,12 @@ export class CircuitBreakers {
     }
   }
 
+  /** Whether this daemon knows of a circuit that is open or half open. */
+  anyNotClosed(): boolean {
+    for (const actor of this.circuits.values()) if (actor.getSnapshot().value !== 'closed') return true;
+    return false;
+  }
+
   /** Every circuit this daemon knows, and the open ones the database holds. */
   list(): CircuitView[] {
     return [...this.circuits.values()].map((actor) => {

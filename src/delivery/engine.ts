@@ -120,6 +120,7 @@ export class DeliveryEngine implements LocalEngine {
       {
         running: () => this.state === 'running',
         claimRooms: () => this.scheduler.claimRooms(this.window, options.fetchBatchSize, this.minFetch),
+        flowControlled: () => options.registry.hasFlowLimits || this.circuits.anyNotClosed(),
         saturated: () => {
           const { rooms } = this.scheduler.claimRooms(this.window, options.fetchBatchSize, this.minFetch);
           return rooms.length > 0 && rooms.every((room) => room === 0);

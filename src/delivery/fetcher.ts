@@ -37,6 +37,12 @@ export interface FetcherHost {
   claimRooms(): ClaimRooms;
   /** Whether every trigger with events here is at its share of the window (none worth a claim). */
   saturated(): boolean;
+  /**
+   * Whether some trigger has a flow_control limit or a circuit that is not closed: their events are
+   * claimed only by claimFlowControlled (the plain claim leaves them in the database, so a view of them
+   * that lags behind the catalog holds nothing back wrongly).
+   */
+  flowControlled(): boolean;
   /** Makes actors of freshly claimed events (probes included). */
   adopt(rows: ClaimRow[]): void;
 }
@@ -162,10 +168,11 @@ export class Fetcher {
       let rows: ClaimRow[];
       const fetchStarted = performance.now();
       try {
-        ({ rows } = await pool.query<ClaimRow>({
-          ...sql.claimDue,
-          values: [instanceId, rooms.names, rooms.rooms, rooms.defaultRoom, PROBE_LEASE_MS],
-        }));
+        ({ rows } = await pool.query<ClaimRow>(
+          this.host.flowControlled()
+            ? { ...sql.claimFlowControlled, values: [instanceId, rooms.names, rooms.rooms, rooms.defaultRoom, PROBE_LEASE_MS] }
+            : { ...sql.claimDue, values: [instanceId, rooms.names, rooms.rooms, rooms.defaultRoom] },
+        ));
         if (failures > 0) log.info('fetching events again');
         failures = 0;
       } catch (error) {

@@ -15,13 +15,56 @@ const CLAIMED_COLUMNS = `
 export const deliveryStatements = (schema: string) =>
   statements('delivery', schema, {
     /**
-     * Claims due events trigger by trigger (claim_due, migration 7): $2/$3 the room for each trigger this
-     * daemon names, $4 for any other, $5 the probe lease beyond timeout_sec. Rows with a note: 'probe' is
-     * the one event sent to see if an open circuit's endpoint is back; 'throttled' (id null) says when a
-     * rate-limited trigger has its next token (retry_in_ms); 'limited' (id null), that a trigger is at its
-     * max_in_flight.
+     * Claims due events trigger by trigger: $2/$3 the room for each trigger this daemon names, $4 for any
+     * other. The triggers with due events nobody holds are found with a loose index scan (one probe each,
+     * however many events), and each gives its oldest due events up to its room. Triggers with a
+     * flow_control limit or a circuit that is not closed are left to claimFlowControlled: this is the
+     * claim of every fetch while there are none, one statement (claim_due's loop cost ~0.2-0.5 ms more a
+     * claim, measured on PostgreSQL 17, which is latency at a few hundred events a second).
      */
-    claimDue: `select * from :SCHEMA.claim_due($1::uuid, $2::text[], $3::int[], $4::int, $5::int)`,
+    claimDue: `
+      with recursive active(name) as (
+        (select e.trigger_name from :SCHEMA.event_log e
+         where not e.delivered and not e.error and not e.archived and e.locked_by is null
+         order by e.trigger_name limit 1)
+        union all
+        select (select e.trigger_name from :SCHEMA.event_log e
+                where not e.delivered and not e.error and not e.archived and e.locked_by is null
+                  and e.trigger_name > a.name
+                order by e.trigger_name limit 1)
+        from active a where a.name is not null
+      ), wanted as (
+        select a.name, coalesce(r.room, $4) as room
+        from active a
+        left join unnest($2::text[], $3::int[]) as r(name, room) on r.name = a.name
+        left join :SCHEMA.event_triggers t on t.name = a.name
+        where a.name is not null and coalesce(r.room, $4) > 0
+          and (t.definition is null or (t.definition->'flow_control' is null and not exists (
+                select 1 from :SCHEMA.endpoint_circuits c where c.endpoint = :SCHEMA.endpoint_of(t.definition))))
+      ), due as (
+        select c.id from wanted w cross join lateral (
+          select e.id from :SCHEMA.event_log e
+          where e.trigger_name = w.name
+            and not e.delivered and not e.error and not e.archived and e.locked_by is null
+            and coalesce(e.next_retry_at, e.created_at) <= now()
+          order by coalesce(e.next_retry_at, e.created_at)
+          limit w.room
+          for update skip locked
+        ) c
+      )
+      update :SCHEMA.event_log e set locked_by = $1, locked_at = now()
+      where e.id = any(array(select due.id from due))
+      returning ${CLAIMED_COLUMNS}, null::text as note`,
+
+    /**
+     * The claim while some trigger has a flow_control limit or its endpoint's circuit is not closed
+     * (claim_due, migration 7): the same, plus those triggers' limits, checked for every daemon at once,
+     * and the probes of open circuits. $5 is the probe lease beyond timeout_sec. Rows with a note: 'probe'
+     * is the one event sent to see if an open circuit's endpoint is back; 'throttled' (id null) says when
+     * a rate-limited trigger has its next token (retry_in_ms); 'limited' (id null), that a trigger is at
+     * its max_in_flight.
+     */
+    claimFlowControlled: `select * from :SCHEMA.claim_due($1::uuid, $2::text[], $3::int[], $4::int, $5::int)`,
 
     /**
      * Takes over the events held by instances that are gone (their heartbeat lapsed or their session
