@@ -28,13 +28,11 @@ beforeAll(async () => {
 afterAll(async () => {
   if (daemon && isAlive(daemon)) await daemon.kill('SIGKILL');
   // A daemon killed outright leaves its PostgreSQL running: stop it as pg_ctl's fast mode does.
-  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0) {
+  const pid = await postmasterPid();
+  if (pid !== undefined) {
     try {
       process.kill(pid, 'SIGINT');
-      for (let waited = 0; waited < 15_000 && existsSync(path.join(dataDir, 'postmaster.pid')); waited += 100) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await postmasterGone(15_000);
     } catch {
       // already gone
     }
@@ -42,6 +40,20 @@ afterAll(async () => {
   await hook?.close();
   if (root) await rm(root, { recursive: true, force: true });
 });
+
+async function postmasterPid(): Promise<number | undefined> {
+  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Whether PostgreSQL removed its postmaster.pid (it does so last on shutdown) within the time. */
+async function postmasterGone(withinMs: number): Promise<boolean> {
+  for (let waited = 0; waited < withinMs; waited += 100) {
+    if (!existsSync(path.join(dataDir, 'postmaster.pid'))) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !existsSync(path.join(dataDir, 'postmaster.pid'));
+}
 
 test('without DATABASE_URL the daemon boots an embedded PostgreSQL, prints a URL that works, runs on it, and stops it on SIGTERM', async () => {
   const port = await freePort();
@@ -89,4 +101,26 @@ test('without DATABASE_URL the daemon boots an embedded PostgreSQL, prints a URL
   const after = new pg.Client({ connectionString: printed, connectionTimeoutMillis: 5000 });
   await expect(after.connect()).rejects.toThrow(/ECONNREFUSED/);
   expect(existsSync(path.join(dataDir, 'postmaster.pid'))).toBe(false);
+}, 180_000);
+
+test('a daemon that adopts the PostgreSQL a killed one left running stops it too, even on a second signal (no drain)', async () => {
+  const port = await freePort();
+  daemon = await spawnDaemon({ EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(port) }, 120_000);
+  await daemon.kill('SIGKILL');
+  const left = await postmasterPid();
+  expect(left, 'a daemon killed outright leaves its PostgreSQL running').toBeDefined();
+  expect(() => process.kill(left!, 0)).not.toThrow();
+
+  daemon = await spawnDaemon({ EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(port) }, 120_000);
+  expect(await postmasterPid(), 'the second daemon adopted the server rather than start another').toBe(left);
+  daemon.child.kill('SIGINT');
+  // Two signals sent at once may reach the process as one: the second goes once the first is seen.
+  for (let waited = 0; waited < 10_000 && !daemon.lines.some((line) => line.includes('draining')); waited += 20) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  daemon.child.kill('SIGINT');
+  const { code } = await daemon.exited;
+  expect(code).toBe(130);
+  expect(daemon.lines.join('\n')).toMatch(/second signal/);
+  expect(await postmasterGone(15_000), 'the adopted PostgreSQL was stopped on exit').toBe(true);
 }, 180_000);

