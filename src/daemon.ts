@@ -25,7 +25,7 @@ import { WakeLock } from './delivery/wakeLock.js';
 import { WebhookClient } from './delivery/webhookClient.js';
 import { MetricsRegistry } from './metrics/metricsRegistry.js';
 import { triggerStatements } from './sql/triggerStatements.js';
-import { startInspector, type Inspector } from './inspect/inspector.js';
+import type { Inspector } from './inspect/inspector.js';
 
 export interface DaemonDeps {
   env: NodeJS.ProcessEnv;
@@ -86,7 +86,7 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   const instanceId = randomUUID();
   const pool = createPool({ connectionString: databaseUrl, max: config.dbPoolSize, applicationName: 'pg-event-triggers', log });
   const inspector =
-    config.inspect !== undefined ? await startInspector({ host: config.inspectHost, port: config.inspect, log }) : undefined;
+    config.inspect !== undefined ? await startInspectorLazily({ host: config.inspectHost, port: config.inspect, log }) : undefined;
   const inspect: Observer<InspectionEvent> | undefined = inspector?.observer;
   const registry = new TriggerRegistry(pool, config.schema, env, log);
   const metrics = new MetricsRegistry({
@@ -295,4 +295,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
     );
   });
+}
+
+/** The inspector's modules (its WebSocket client and relay) are loaded only by a daemon that inspects. */
+async function startInspectorLazily(options: Parameters<typeof import('./inspect/inspector.js').startInspector>[0]): Promise<Inspector> {
+  const { startInspector } = await import('./inspect/inspector.js');
+  return startInspector(options);
 }
