@@ -129,7 +129,7 @@ export const deliveryStatements = (schema: string) =>
         insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response, duration_ms)
         select l.event_id, l.trigger_name, l.status, l.request, l.response, l.duration_ms
         from json_to_recordset($3::json)
-          as l(event_id uuid, trigger_name text, status int, request jsonb, response jsonb, duration_ms int)
+          as l(event_id uuid, trigger_name text, status int, request json, response json, duration_ms int)
       )
       select id, generation, applied from written`,
 

@@ -35,7 +35,8 @@ const EVENT_JSON = `json_build_object(
 
 /**
  * One attempt as the API shows it. Hasura names the HTTP status http_status (EventInvocationLog's
- * eilHttpStatus); status, this daemon's earlier name for it, stays for the clients that read it.
+ * eilHttpStatus); status, this daemon's earlier name for it, stays for the clients that read it. The
+ * request and response are stored as json (migration 11) and shown as jsonb renders them, as they were.
  */
 const INVOCATION_JSON = `json_build_object(
   'id', l.id,
@@ -43,8 +44,8 @@ const INVOCATION_JSON = `json_build_object(
   'trigger_name', l.trigger_name,
   'http_status', l.status,
   'status', l.status,
-  'request', l.request,
-  'response', l.response,
+  'request', l.request::jsonb,
+  'response', l.response::jsonb,
   'created_at', ${utc('l.created_at')},
   'duration_ms', l.duration_ms)`;
 

@@ -54,10 +54,10 @@ const INVOCATION_ROW = `json_build_object(
   'event_id', l.event_id,
   'trigger_name', l.trigger_name,
   'http_status', l.status,
-  'type', l.response->>'type',
+  'type', l.response::jsonb->>'type',
   'created_at', ${utc('l.created_at')},
   'duration_ms', l.duration_ms,
-  'response_preview', left(coalesce(l.response->'data'->>'message', l.response->'data'->>'body', (l.response->'data')::text, ''), ${PREVIEW}))`;
+  'response_preview', left(coalesce(l.response::jsonb->'data'->>'message', l.response::jsonb->'data'->>'body', (l.response::jsonb->'data')::text, ''), ${PREVIEW}))`;
 
 /**
  * A page of rows rendered as one JSON array, newest first ($4 rows from offset $5; the caller asks for

@@ -8,7 +8,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
 import { migrations } from '../../src/sql/migrations/index.js';
+import { eventStatements } from '../../src/sql/eventStatements.js';
 import { withSchema } from '../../src/sql/schemaText.js';
+import { searchStatements } from '../../src/sql/searchStatements.js';
 import { eventually } from '../support/daemonHarness.js';
 import { spawnDaemon, type DaemonProcess } from '../support/daemonProcess.js';
 import { recordNotifications } from '../support/notifications.js';
@@ -325,4 +327,121 @@ test('three daemons migrating a new catalog at once: each migration is applied e
     holder.release();
     for (const d of daemons) await d.kill('SIGTERM');
   }
+});
+
+test('from version 10: invocation logs are stored as json, and every answer that shows them is unchanged', async () => {
+  const schema = 'logs10';
+  await migrateTo(schema, 10);
+  const q = (text: string, values: unknown[] = []) => pool.query(withSchema(text, schema), values);
+  // Events in every state a log can belong to: delivered, failed for good, waiting for a retry, held by
+  // a daemon, archived.
+  const { rows: events } = await pool.query<{ id: string }>(
+    withSchema(
+      `insert into :SCHEMA.event_log (schema_name, table_name, trigger_name, payload, delivered, error, tries, next_retry_at, locked_at, archived)
+     values ('public', 'users', 'users_all', '{"op": "INSERT", "data": {"old": null, "new": {"id": 1}}}', true, false, 1, null, null, false),
+            ('public', 'users', 'users_all', '{"op": "UPDATE", "data": {"old": {"id": 2}, "new": {"id": 2}}}', false, true, 3, null, null, false),
+            ('public', 'users', 'users_all', '{"op": "DELETE", "data": {"old": {"id": 3}, "new": null}}', false, false, 1, now() + interval '1 hour', null, false),
+            ('public', 'users', 'users_all', '{"op": "INSERT", "data": {"old": null, "new": {"id": 4}}}', false, false, 0, null, now(), false),
+            ('public', 'users', 'users_all', '{"op": "INSERT", "data": {"old": null, "new": {"id": 5}}}', true, false, 1, null, null, true)
+     returning id`,
+      schema,
+    ),
+  );
+  // Requests and responses as the recorder wrote them: keys in the daemon's order (jsonb keeps its own),
+  // nested arrays, text that needs escaping, a body that is not JSON, an error without a response.
+  const request = (n: number) =>
+    JSON.stringify({
+      payload: {
+        id: `e${n}`,
+        event: { op: 'INSERT', data: { new: { id: n, name: 'Zoë "quoted" \\ tab\t' } } },
+        delivery_info: { max_retries: 2 },
+      },
+      headers: [
+        { name: 'Content-Type', value: 'application/json' },
+        { name: 'X-Long-Header-Name', value: 'v' },
+      ],
+      version: '2',
+    });
+  const ok = JSON.stringify({
+    type: 'webhook_response',
+    data: { status: 200, headers: [{ name: 'content-type', value: 'text/plain' }], body: 'ok ✓' },
+    version: '2',
+  });
+  const failed = JSON.stringify({ type: 'client_error', data: { message: 'upstream said {"error": "nope"}' }, version: '2' });
+  const timeout = JSON.stringify({
+    type: 'client_error',
+    data: { message: 'timeout: no complete response within timeout_sec (60s)' },
+    version: '2',
+  });
+  let minute = 0;
+  for (const [i, event] of events.entries()) {
+    for (const [status, response] of [
+      [500, failed],
+      [null, timeout],
+      [200, ok],
+    ] as const) {
+      minute += 1;
+      await q(
+        `insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response, duration_ms, created_at)
+         values ($1, 'users_all', $2, $3::jsonb, $4::jsonb, $5, now() - make_interval(mins => $6))`,
+        [event.id, status, request(i), response, 10 + minute, minute],
+      );
+    }
+  }
+
+  const events$ = eventStatements(schema);
+  const search$ = searchStatements(schema);
+  const answers = async () => ({
+    page: (await pool.query(events$.invocationLogs.text, ['users_all', 100, 0, 10_000_000])).rows,
+    byEvent: await Promise.all(events.map(async (e) => (await pool.query(events$.eventById.text, [e.id, 100, 0, 10_000_000])).rows)),
+    search: await Promise.all(
+      (['all', 'success', 'failure'] as const).map(
+        async (status) => (await pool.query(search$[`invocations_${status}`]!.text, ['users_all', null, null, 100, 0])).rows,
+      ),
+    ),
+  });
+  const before = await answers();
+  expect(before.page[0].json.length).toBeGreaterThan(1000);
+  expect(JSON.parse(before.search[0]![0].json)).toHaveLength(15);
+
+  await migrate(pool, schema);
+  const { rows: types } = await q(
+    `select attname, format_type(atttypid, atttypmod) as type from pg_attribute
+     where attrelid = ':SCHEMA_NAME.event_invocation_logs'::regclass and attname in ('request', 'response') order by attname`,
+  );
+  expect(types).toEqual([
+    { attname: 'request', type: 'json' },
+    { attname: 'response', type: 'json' },
+  ]);
+  expect(await answers()).toEqual(before);
+
+  // Written from now on as the recorder writes them (compact JSON text), a log is still answered as jsonb
+  // renders it, like every log before it.
+  const { rows: written } = await q(
+    `insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response)
+     select l.event_id, l.trigger_name, l.status, l.request, l.response
+     from json_to_recordset($1::json) as l(event_id uuid, trigger_name text, status int, request json, response json)
+     returning request::text as stored, request::jsonb::text as request, response::jsonb::text as response`,
+    [`[{"event_id":"${events[2]!.id}","trigger_name":"users_all","status":200,"request":${request(9)},"response":${ok}}]`],
+  );
+  expect(written[0].stored).toBe(request(9));
+  expect(written[0].request).not.toBe(request(9));
+  const [page] = (await pool.query(events$.invocationLogs.text, ['users_all', 1, 0, 10_000_000])).rows;
+  expect(page.json).toContain(`"request" : ${written[0].request}`);
+  expect(page.json).toContain(`"response" : ${written[0].response}`);
+  const [byId] = (await pool.query(events$.eventById.text, [events[2]!.id, 1, 0, 10_000_000])).rows;
+  expect(byId.json).toContain(`"request" : ${written[0].request}`);
+
+  // A daemon of the previous version, still running during a rolling upgrade, records jsonb values: they
+  // are assigned to the json columns.
+  await q(
+    `insert into :SCHEMA.event_invocation_logs (event_id, trigger_name, status, request, response)
+     select l.event_id, l.trigger_name, l.status, l.request, l.response
+     from json_to_recordset($1::json) as l(event_id uuid, trigger_name text, status int, request jsonb, response jsonb)`,
+    [
+      JSON.stringify([
+        { event_id: events[0]!.id, trigger_name: 'users_all', status: 200, request: JSON.parse(request(0)), response: JSON.parse(ok) },
+      ]),
+    ],
+  );
 });

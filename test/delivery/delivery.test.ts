@@ -309,9 +309,10 @@ describe('delivery', () => {
     expect(req!.headers.authorization).toBe('secret-token-value');
     expect(req!.headers['user-agent']).toMatch(/^pg-event-triggers\//);
     await eventually(async () => (await eventRow(req!.json.id))?.delivered, 5000, 'delivered');
-    const log = await database.pool.query('select request::text from event_triggers.event_invocation_logs where event_id = $1', [
-      req!.json.id,
-    ]);
+    const log = await database.pool.query(
+      'select request::jsonb::text as request from event_triggers.event_invocation_logs where event_id = $1',
+      [req!.json.id],
+    );
     expect(log.rows[0].request).toContain('"value_from_env": "HOOK_TOKEN"');
     expect(log.rows[0].request).not.toContain('secret-token-value');
   });

@@ -49,7 +49,7 @@ async function createTrigger(args: Record<string, unknown>) {
 
 async function invocationLogs(eventId: string) {
   const { rows } = await database.pool.query(
-    'select status, request, request::text as request_text, response from event_triggers.event_invocation_logs where event_id = $1 order by created_at',
+    'select status, request, request::jsonb::text as request_text, response from event_triggers.event_invocation_logs where event_id = $1 order by created_at',
     [eventId],
   );
   return rows as Array<{ status: number | null; request: any; request_text: string; response: any }>;

@@ -12,6 +12,7 @@ import { flowControlMigration } from './0007_flow_control.js';
 import { logCleanupsMigration } from './0008_log_cleanups.js';
 import { numbersAsTextAndResourceVersionMigration } from './0009_numbers_as_text_and_resource_version.js';
 import { failedEventsIndexMigration } from './0010_failed_events_index.js';
+import { invocationLogsAsJsonMigration } from './0011_invocation_logs_as_json.js';
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const migrations: readonly Migration[] = [
   { version: 8, name: 'log_cleanups', sql: logCleanupsMigration },
   { version: 9, name: 'numbers_as_text_and_resource_version', sql: numbersAsTextAndResourceVersionMigration },
   { version: 10, name: 'failed_events_index', sql: failedEventsIndexMigration },
+  { version: 11, name: 'invocation_logs_as_json', sql: invocationLogsAsJsonMigration },
 ];
