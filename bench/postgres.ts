@@ -3,18 +3,25 @@
  * boots without a DATABASE_URL, with its default (durable) settings. Each contender gets a database of
  * its own, so one's triggers never cost another.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { freePort } from '../test/support/provisionPostgres.js';
+import { processTreeCpuMs } from './processStats.js';
 
 export interface BenchPostgres {
   kind: 'BENCH_DATABASE_URL' | 'embedded';
   host: string;
   port: number;
   version: string;
+  /**
+   * CPU milliseconds the whole server has used so far (every backend and background process), or
+   * undefined for a BENCH_DATABASE_URL, whose processes this machine may not see.
+   */
+  serverCpuMs(): number | undefined;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -23,6 +30,7 @@ export interface BenchPostgres {
 export async function provisionBenchPostgres(givenUrl: string | undefined): Promise<BenchPostgres> {
   let adminUrl: string;
   let stopServer = (): Promise<void> => Promise.resolve();
+  let serverCpuMs = (): number | undefined => undefined;
   let kind: BenchPostgres['kind'] = 'BENCH_DATABASE_URL';
   if (givenUrl) {
     adminUrl = givenUrl;
@@ -38,6 +46,8 @@ export async function provisionBenchPostgres(givenUrl: string | undefined): Prom
       ...(process.env.BENCH_PG_LOG ? { onLog: (line: string) => process.stderr.write(`postgres: ${line}`) } : {}),
     });
     adminUrl = server.url;
+    const postmasterPid = Number(readFileSync(path.join(root, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    serverCpuMs = () => processTreeCpuMs(postmasterPid);
     stopServer = async () => {
       await server.stop();
       await rm(root, { recursive: true, force: true });
@@ -55,6 +65,7 @@ export async function provisionBenchPostgres(givenUrl: string | undefined): Prom
     host: parsed.hostname,
     port: Number(parsed.port || 5432),
     version,
+    serverCpuMs: () => serverCpuMs(),
     async createDatabase(name) {
       const database = `${name}_${process.pid}`;
       await admin.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);

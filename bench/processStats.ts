@@ -2,19 +2,48 @@
  * What a child process has cost the machine, read from Linux's /proc: CPU time (user + system) and
  * peak resident memory (VmHWM, the kernel's high-water mark, so no sampling can miss a peak).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Linux reports CPU times in clock ticks; 100 per second on every mainstream kernel config. */
 const TICKS_PER_SECOND = 100;
 
 /** Total CPU milliseconds the process has used so far. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) * 1000) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU milliseconds of a process and of its children, alive or ended, so far: for PostgreSQL's postmaster,
+ * the whole server (every backend, the WAL writer, the checkpointer, autovacuum). An ended child's time is
+ * in its parent's cutime/cstime once reaped, which the postmaster does at once.
+ */
+export function processTreeCpuMs(pid: number): number {
+  let ticks = ownAndReapedTicks(statFields(pid));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fields: string[];
+    try {
+      fields = statFields(Number(entry));
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (Number(fields[1]) === pid) ticks += ownAndReapedTicks(fields);
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
+/** /proc/<pid>/stat after the command name (which is in parentheses and may hold spaces): [0] is the state, [1] the parent. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime + stime + cutime + cstime. */
+function ownAndReapedTicks(fields: string[]): number {
+  return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
 }
 
 /** Peak resident set size of the process so far, in bytes. */

@@ -41,6 +41,12 @@ async function main() {
   try {
     progress(`PostgreSQL ${postgres.version} (${postgres.kind}); ${options.events} events a run, median of ${options.runs} runs`);
     const ours = await prepareOurs(postgres, sink, options, results, wants('capture'));
+    // PostgreSQL's own CPU beside each contender's: the embedded server's processes (none for a
+    // BENCH_DATABASE_URL, which may run elsewhere).
+    const databaseCpu = () => postgres.serverCpuMs();
+    const addDatabaseCpu = (key: string, label: string, run: { databaseCpuMsPer1000: number | undefined }) => {
+      if (run.databaseCpuMsPer1000 !== undefined) results.add(key, label, 'ms', run.databaseCpuMsPer1000);
+    };
 
     if (wants('capture')) {
       progress('capture ceiling: inserts with the capture trigger, no daemon');
@@ -78,9 +84,10 @@ async function main() {
     if (wants('daemon')) {
       progress('pg-event-triggers end to end, and draining a backlog');
       for (let run = 0; run < options.runs; run += 1) {
-        const e2e = await endToEnd(ours, sink, () => startDaemon(ours.url), options.events, options.connections);
+        const e2e = await endToEnd(ours, sink, () => startDaemon(ours.url), options.events, options.connections, databaseCpu);
         results.add('daemon.e2e', 'pg-event-triggers end to end (single-row inserts)', 'events/s', e2e.eventsPerSecond);
         results.add('daemon.cpu', 'pg-event-triggers CPU per 1,000 events (end to end)', 'ms', e2e.cpuMsPer1000);
+        addDatabaseCpu('daemon.pgCpu', 'pg-event-triggers end to end: PostgreSQL CPU per 1,000 events (capture included)', e2e);
         results.add('daemon.duplicates', 'pg-event-triggers duplicate deliveries', '', e2e.duplicates);
         results.add('daemon.inserts', 'pg-event-triggers end to end: inserts took', 's', e2e.insertSeconds);
         results.add('daemon.tail', 'pg-event-triggers end to end: last arrival after last commit', 's', e2e.tailSeconds);
@@ -90,7 +97,7 @@ async function main() {
           results.add('daemon.perWrite', 'pg-event-triggers end to end: attempts per recorder write', '', e2e.attemptsPerWrite);
       }
       for (let run = 0; run < options.runs; run += 1) {
-        const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.events, options.connections);
+        const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.events, options.connections, false, databaseCpu);
         results.add('daemon.drain', 'pg-event-triggers backlog drain, invocation logs on', 'events/s', drain.eventsPerSecond);
         results.add(
           'daemon.drainRss',
@@ -99,6 +106,7 @@ async function main() {
           drain.peakRssBytes / MB,
         );
         results.add('daemon.drainCpu', 'pg-event-triggers CPU per 1,000 events (drain, boot included)', 'ms', drain.cpuMsPer1000);
+        addDatabaseCpu('daemon.drainPgCpu', 'pg-event-triggers drain: PostgreSQL CPU per 1,000 events', drain);
         if (drain.eventsPerFetch !== undefined)
           results.add('daemon.drainPerFetch', 'pg-event-triggers drain: events per fetch', '', drain.eventsPerFetch);
         if (drain.attemptsPerWrite !== undefined)
@@ -118,13 +126,25 @@ async function main() {
         progress(`graphile-worker (${config}) end to end${label}, and draining a backlog`);
         const start = (url: string) => startPeer(url, sink.url, config, options.concurrency);
         for (let run = 0; run < options.runs; run += 1) {
-          const e2e = await endToEnd(peer, sink, () => start(peer.url), events, options.connections);
+          const e2e = await endToEnd(peer, sink, () => start(peer.url), events, options.connections, databaseCpu);
           results.add(`peer.${config}.e2e`, `graphile-worker ${config} end to end${label}`, 'events/s', e2e.eventsPerSecond);
           results.add(`peer.${config}.cpu`, `graphile-worker ${config} CPU per 1,000 events`, 'ms', e2e.cpuMsPer1000);
+          addDatabaseCpu(
+            `peer.${config}.pgCpu`,
+            `graphile-worker ${config} end to end: PostgreSQL CPU per 1,000 events (capture included)`,
+            e2e,
+          );
         }
         for (let run = 0; run < options.runs; run += 1) {
-          const drain = await backlogDrain(peer, sink, start, options.events, options.connections);
+          const drain = await backlogDrain(peer, sink, start, options.events, options.connections, false, databaseCpu);
           results.add(`peer.${config}.drain`, `graphile-worker ${config} backlog drain`, 'events/s', drain.eventsPerSecond);
+          results.add(
+            `peer.${config}.drainCpu`,
+            `graphile-worker ${config} drain: CPU per 1,000 events (boot included)`,
+            'ms',
+            drain.cpuMsPer1000,
+          );
+          addDatabaseCpu(`peer.${config}.drainPgCpu`, `graphile-worker ${config} drain: PostgreSQL CPU per 1,000 events`, drain);
         }
       }
     }
@@ -188,7 +208,7 @@ async function main() {
 
     if (wants('memory')) {
       progress(`memory and round trips: draining ${options.backlog} pending events (through a round-trip counter)`);
-      const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.backlog, options.connections, true);
+      const drain = await backlogDrain(ours, sink, (url) => startDaemon(url), options.backlog, options.connections, true, databaseCpu);
       results.add(
         'daemon.rss',
         `pg-event-triggers peak RSS draining ${options.backlog.toLocaleString('en-US')} events`,
@@ -201,6 +221,11 @@ async function main() {
         `pg-event-triggers CPU per 1,000 events (drain of ${options.backlog.toLocaleString('en-US')}, boot included)`,
         'ms',
         drain.cpuMsPer1000,
+      );
+      addDatabaseCpu(
+        'daemon.bigDrainPgCpu',
+        `pg-event-triggers drain of ${options.backlog.toLocaleString('en-US')}: PostgreSQL CPU per 1,000 events`,
+        drain,
       );
       results.add(
         'daemon.bigDrain',

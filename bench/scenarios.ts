@@ -57,9 +57,18 @@ export async function httpCeiling(sink: Sink, payloads: string[], concurrency: n
   return payloads.length / seconds;
 }
 
+/** CPU milliseconds the database server has used so far, when it can be measured. */
+export type DatabaseCpu = () => number | undefined;
+
+/** Per 1,000 events, from two readings of a DatabaseCpu. */
+const per1000 = (before: number | undefined, after: number | undefined, events: number) =>
+  before === undefined || after === undefined ? undefined : ((after - before) / events) * 1000;
+
 export interface EndToEnd {
   eventsPerSecond: number;
   cpuMsPer1000: number;
+  /** PostgreSQL's, capture included (the inserts' transactions), while the run lasted. */
+  databaseCpuMsPer1000: number | undefined;
   duplicates: number;
   /** How long the inserts took, and how long after the last commit the last event arrived. */
   insertSeconds: number;
@@ -76,6 +85,7 @@ export async function endToEnd(
   start: () => Promise<Contender>,
   events: number,
   connections: number,
+  databaseCpu: DatabaseCpu = () => undefined,
 ): Promise<EndToEnd> {
   await stage.reset();
   const contender = await start();
@@ -83,14 +93,17 @@ export async function endToEnd(
   try {
     await sink.reset();
     const cpuBefore = cpuMs(contender.pid);
+    const databaseBefore = databaseCpu();
     const run = await insertSingleRows(stage.url, events, connections);
     const report = await sink.waitFor(events, arrivalTimeout(events));
     const cpu = cpuMs(contender.pid) - cpuBefore;
+    const databaseCpuMsPer1000 = per1000(databaseBefore, databaseCpu(), events);
     stopped = true;
     const counters = await contender.stop();
     return {
       eventsPerSecond: events / ((report.lastArrival - run.startedAt) / 1000),
       cpuMsPer1000: (cpu / events) * 1000,
+      databaseCpuMsPer1000,
       duplicates: report.received - report.distinct,
       insertSeconds: (run.finishedAt - run.startedAt) / 1000,
       tailSeconds: (report.lastArrival - run.finishedAt) / 1000,
@@ -107,6 +120,8 @@ export interface Drain {
   peakRssBytes: number;
   roundTripsPerEvent: number | undefined;
   cpuMsPer1000: number;
+  /** PostgreSQL's, from the contender's start to the last arrival. */
+  databaseCpuMsPer1000: number | undefined;
   /** Our daemon only: events claimed per fetch, attempts written per recorder statement. */
   eventsPerFetch: number | undefined;
   attemptsPerWrite: number | undefined;
@@ -123,6 +138,7 @@ export async function backlogDrain(
   events: number,
   connections: number,
   countRoundTrips = false,
+  databaseCpu: DatabaseCpu = () => undefined,
 ): Promise<Drain> {
   await stage.reset();
   await insertBulk(stage.url, events, connections);
@@ -133,15 +149,18 @@ export async function backlogDrain(
     url.port = String(counter.port);
   }
   await sink.reset();
+  const databaseBefore = databaseCpu();
   const contender = await start(url.toString());
   let stopped = false;
   try {
     const report = await sink.waitFor(events, arrivalTimeout(events));
+    const databaseCpuMsPer1000 = per1000(databaseBefore, databaseCpu(), events);
     const measured = {
       eventsPerSecond: events / ((report.lastArrival - report.firstArrival) / 1000),
       peakRssBytes: peakRssBytes(contender.pid),
       roundTripsPerEvent: counter ? counter.roundTrips() / events : undefined,
       cpuMsPer1000: (cpuMs(contender.pid) / events) * 1000,
+      databaseCpuMsPer1000,
     };
     stopped = true;
     const counters = await contender.stop();
