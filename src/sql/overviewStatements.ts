@@ -12,8 +12,9 @@ export const overviewStatements = (schema: string) =>
     /**
      * Each trigger ($1: one, or null: all) with its definition, its table as named now, and its counts:
      * - pending (retrying among them): events not settled, read once for all triggers from the two indexes
-     *   that hold them, event_log_due (nobody holds them) and event_log_locked_by (a daemon holds them: in
-     *   flight, or waiting for a retry), each scan stopping after $2 rows (pending_capped says one did);
+     *   that hold them, event_log_due_by_trigger (nobody holds them) and event_log_held_by_trigger (a daemon
+     *   holds them: in flight, or waiting for a retry), each scan stopping after $2 rows (pending_capped
+     *   says one did);
      * - failed: from event_log_failed (migration 10), at most $2;
      * - delivered: events created since $3 that were delivered, through event_log_trigger, at most $2.
      * The counts read their index newest first ("order by created_at desc"), which keeps PostgreSQL on

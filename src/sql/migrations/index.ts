@@ -13,6 +13,7 @@ import { logCleanupsMigration } from './0008_log_cleanups.js';
 import { numbersAsTextAndResourceVersionMigration } from './0009_numbers_as_text_and_resource_version.js';
 import { failedEventsIndexMigration } from './0010_failed_events_index.js';
 import { invocationLogsAsJsonMigration } from './0011_invocation_logs_as_json.js';
+import { oneIndexOfHeldEventsMigration } from './0012_one_index_of_held_events.js';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const migrations: readonly Migration[] = [
   { version: 9, name: 'numbers_as_text_and_resource_version', sql: numbersAsTextAndResourceVersionMigration },
   { version: 10, name: 'failed_events_index', sql: failedEventsIndexMigration },
   { version: 11, name: 'invocation_logs_as_json', sql: invocationLogsAsJsonMigration },
+  { version: 12, name: 'one_index_of_held_events', sql: oneIndexOfHeldEventsMigration },
 ];
