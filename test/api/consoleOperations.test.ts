@@ -11,6 +11,7 @@ import { overviewStatements } from '../../src/sql/overviewStatements.js';
 import { searchStatements } from '../../src/sql/searchStatements.js';
 import { catalogSnapshot } from '../support/catalogSnapshot.js';
 import { startApi, type ApiHarness } from '../support/apiHarness.js';
+import { indexes, PLAN_MODES, preparedPlan, seqScans } from '../support/queryPlans.js';
 
 let api: ApiHarness;
 
@@ -342,23 +343,6 @@ describe('search_event_logs and search_event_invocation_logs', () => {
   });
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
-
-/** The indexes a plan reads. */
-function indexes(node: PlanNode & { 'Index Name'?: string }): string[] {
-  return [...(node['Index Name'] ? [node['Index Name']] : []), ...(node.Plans ?? []).flatMap(indexes)];
-}
-
-/** The relations a plan reads with a sequential scan. */
-function seqScans(node: PlanNode): string[] {
-  const own = node['Node Type'] === 'Seq Scan' ? [node['Relation Name'] ?? '?'] : [];
-  return [...own, ...(node.Plans ?? []).flatMap(seqScans)];
-}
-
 describe('plans', () => {
   /**
    * The console asks every few seconds: each statement must read through an index, never scan a whole
@@ -393,14 +377,9 @@ describe('plans', () => {
     ];
     const client = await api.pool.connect();
     try {
-      for (const mode of ['force_custom_plan', 'force_generic_plan']) {
-        await client.query(`set plan_cache_mode = ${mode}`);
+      for (const mode of PLAN_MODES) {
         for (const [key, text, values] of cases) {
-          await client.query(`prepare plan_check as ${text}`);
-          const literal = values.map((v) => (v === null ? 'null' : `'${String(v)}'`)).join(', ');
-          const { rows } = await client.query(`explain (format json) execute plan_check(${literal})`);
-          await client.query('deallocate plan_check');
-          const plan = rows[0]['QUERY PLAN'][0].Plan as PlanNode;
+          const plan = await preparedPlan(client, text, values, mode);
           const logScans = seqScans(plan).filter((r) => r === 'event_log' || r === 'event_invocation_logs');
           expect(logScans, `${key} (${mode}) scans ${logScans.join(', ')}`).toEqual([]);
           // Failed events are found through their own index (migration 10), not among the delivered ones.
@@ -408,7 +387,6 @@ describe('plans', () => {
         }
       }
     } finally {
-      await client.query('reset plan_cache_mode');
       client.release();
     }
     await clearEvents();

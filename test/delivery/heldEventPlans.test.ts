@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
 import { deliveryStatements } from '../../src/sql/deliveryStatements.js';
 import { openTestDatabase } from '../support/daemonHarness.js';
+import { indexes, PLAN_MODES, preparedPlan, seqScans } from '../support/queryPlans.js';
 
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
 const sql = deliveryStatements('event_triggers');
@@ -20,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.close();
 });
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-const walk = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(walk)];
 
 test('the takeover and the release of all a daemon holds read the held events through their index, custom or generic plan', async () => {
   const holder = randomUUID();
@@ -49,25 +41,14 @@ test('the takeover and the release of all a daemon holds read the held events th
   ];
   const client = await database.pool.connect();
   try {
-    await client.query('begin');
-    for (const mode of ['force_custom_plan', 'force_generic_plan']) {
-      await client.query(`set local plan_cache_mode = ${mode}`);
+    for (const mode of PLAN_MODES) {
       for (const [name, text, values] of cases) {
-        await client.query(`prepare plan_check as ${text}`);
-        const literal = values.map((v) => `'${String(v)}'`).join(', ');
-        const { rows } = await client.query(`explain (format json) execute plan_check(${literal})`);
-        await client.query('deallocate plan_check');
-        const nodes = walk(rows[0]['QUERY PLAN'][0].Plan as PlanNode);
-        const scans = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'event_log');
-        expect(scans, `${name} (${mode}) scans event_log`).toEqual([]);
-        expect(
-          nodes.map((n) => n['Index Name']),
-          `${name} (${mode})`,
-        ).toContain('event_log_held_by_trigger');
+        const plan = await preparedPlan(client, text, values, mode);
+        expect(seqScans(plan), `${name} (${mode}) scans`).not.toContain('event_log');
+        expect(indexes(plan), `${name} (${mode})`).toContain('event_log_held_by_trigger');
       }
     }
   } finally {
-    await client.query('rollback');
     client.release();
   }
   // And they do what they say: the holder's events are all released.
