@@ -182,6 +182,20 @@ export interface Latency {
   max: number;
 }
 
+/** Commits single rows at `rate` for `seconds`, waits for them all at the sink, and gives commit-to-arrival percentiles. */
+async function commitToArrival(stage: Stage, sink: Sink, rate: number, seconds: number): Promise<Latency> {
+  const committedAt = await insertAtRate(stage.url, rate, seconds);
+  await sink.waitFor(committedAt.size, arrivalTimeout(committedAt.size));
+  const { arrivals = [] } = await sink.report(true);
+  const latencies = arrivals.map(([id, arrivedAt]) => arrivedAt - committedAt.get(id)!).filter(Number.isFinite);
+  return {
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: percentile(latencies, 100),
+  };
+}
+
 /** A steady rate of single-row commits; latency = arrival at the sink − commit acknowledged. */
 export async function latencyAtRate(
   stage: Stage,
@@ -194,16 +208,7 @@ export async function latencyAtRate(
   const contender = await start();
   try {
     await sink.reset();
-    const committedAt = await insertAtRate(stage.url, rate, seconds);
-    await sink.waitFor(committedAt.size, arrivalTimeout(committedAt.size));
-    const { arrivals = [] } = await sink.report(true);
-    const latencies = arrivals.map(([id, arrivedAt]) => arrivedAt - committedAt.get(id)!).filter(Number.isFinite);
-    return {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
-      max: percentile(latencies, 100),
-    };
+    return await commitToArrival(stage, sink, rate, seconds);
   } finally {
     await contender.stop();
   }
@@ -233,16 +238,7 @@ export async function latencyBesideHungEndpoint(
         await new Promise((r) => setTimeout(r, 20));
       }
     }
-    const committedAt = await insertAtRate(stage.url, options.rate, options.seconds);
-    await sink.waitFor(committedAt.size, arrivalTimeout(committedAt.size));
-    const { arrivals = [] } = await sink.report(true);
-    const latencies = arrivals.map(([id, arrivedAt]) => arrivedAt - committedAt.get(id)!).filter(Number.isFinite);
-    return {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
-      max: percentile(latencies, 100),
-    };
+    return await commitToArrival(stage, sink, options.rate, options.seconds);
   } finally {
     await contender.stop();
   }
