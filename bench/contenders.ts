@@ -72,7 +72,7 @@ export interface EngineCounters {
  * Our daemon, as a user runs it, with its default settings; BENCH_DAEMON_ENV (`NAME=value,NAME=value`)
  * adds settings, to measure a tuning. With BENCH_SCRAPE_MS, its /v1/metrics is scraped while it runs.
  */
-export async function startDaemon(databaseUrl: string): Promise<Contender & { apiUrl: string }> {
+export async function startDaemon(databaseUrl: string, settings: Record<string, string> = {}): Promise<Contender & { apiUrl: string }> {
   const extra = Object.fromEntries(
     (process.env.BENCH_DAEMON_ENV ?? '')
       .split(',')
@@ -81,7 +81,7 @@ export async function startDaemon(databaseUrl: string): Promise<Contender & { ap
   );
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const daemon = await spawnDaemon(
-    { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...extra },
+    { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...settings, ...extra },
     60_000,
     nodeArgs,
     process.env.BENCH_DAEMON_CLI || undefined,
