@@ -99,7 +99,11 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
   });
   // The scheduler bounds requests in flight (at most twice the pool, see scheduler.ts); a per-origin
   // bound any lower would queue one trigger's requests behind another's hung ones on a shared host.
-  const webhook = new WebhookClient({ connections: 2 * config.httpPoolSize, responseBodyLimit: config.responseBodyLimit });
+  const webhook = new WebhookClient({
+    connections: 2 * config.httpPoolSize,
+    responseBodyLimit: config.responseBodyLimit,
+    invocationLogs: config.invocationLogs,
+  });
   const presence = new Presence({
     connectionString: databaseUrl,
     schema: config.schema,

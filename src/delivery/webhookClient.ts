@@ -43,7 +43,8 @@ export interface WebhookOutcome {
   status: number | null;
   retryAfterMs: number | null;
   summary: string;
-  log: InvocationLog;
+  /** The attempt's invocation log; undefined when invocation logs are off (nothing of it is built). */
+  log: InvocationLog | undefined;
   /**
    * False when nothing was sent (the webhook cannot be resolved here, a transform failed on the event):
    * such an outcome says nothing of the endpoint, so circuit breakers ignore it.
@@ -71,6 +72,8 @@ export interface WebhookClientOptions {
   responseBodyLimit: number;
   /** How long undici tries to connect (10 s); timeout_sec ends the attempt sooner if it is shorter. */
   connectTimeoutMs?: number;
+  /** false: no invocation log is built (INVOCATION_LOGS=false), so response bodies are not even kept. */
+  invocationLogs?: boolean;
 }
 
 /** A webhook call under way: its outcome, and a way to abandon it. */
@@ -148,7 +151,8 @@ export class WebhookClient {
 
   /** Dispatches one request and settles its outcome (see start). */
   private send(trigger: ResolvedTrigger, request: Dispatcher.DispatchOptions, requestLog: string): WebhookCall {
-    const limit = this.options.responseBodyLimit;
+    const keepLog = this.options.invocationLogs !== false;
+    const limit = keepLog ? this.options.responseBodyLimit : 0;
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const started = performance.now();
     const elapsedMs = () => Math.round(performance.now() - started);
@@ -172,7 +176,7 @@ export class WebhookClient {
       ended = new CallEnded(why);
       controller?.abort(ended);
       // A body cut off for its size is still answered with what was read (onResponseError, below).
-      if (why === 'timeout') finish(clientError(requestLog, timeoutMessage, elapsedMs(), requestBytes));
+      if (why === 'timeout') finish(clientError(keepLog ? requestLog : undefined, timeoutMessage, elapsedMs(), requestBytes));
       if (why === 'aborted') finish('aborted');
     };
     const timer = setTimeout(() => end('timeout'), timeoutMs);
@@ -185,6 +189,16 @@ export class WebhookClient {
     const respond = () => {
       const ok = status >= 200 && status < 300;
       const durationMs = elapsedMs();
+      const outcome = {
+        ok,
+        status,
+        retryAfterMs: ok ? null : parseRetryAfter(headers['retry-after']),
+        sent: true,
+        requestBytes,
+        responseBytes: seen,
+        summary: `HTTP ${status} in ${durationMs} ms`,
+      };
+      if (!keepLog) return finish({ ...outcome, log: undefined });
       // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"), and a log the recorder
       // cannot store fails its whole batch: NUL is shown as U+FFFD, like the bytes that are not UTF-8.
       const text = Buffer.concat(kept, keptBytes)
@@ -198,23 +212,15 @@ export class WebhookClient {
           ? { type: 'webhook_response', data: { status, headers: loggedResponseHeaders(headers), body: text }, version: '2' }
           : { type: 'client_error', data: { message: text }, version: '2' },
       );
-      finish({
-        ok,
-        status,
-        retryAfterMs: ok ? null : parseRetryAfter(headers['retry-after']),
-        sent: true,
-        requestBytes,
-        responseBytes: seen,
-        summary: `HTTP ${status} in ${durationMs} ms`,
-        log: { status, request: requestLog, response, durationMs },
-      });
+      finish({ ...outcome, log: { status, request: requestLog, response, durationMs } });
     };
     const fail = (error: Error) => {
       const why = error instanceof CallEnded ? error.why : ended?.why;
       if (why === 'aborted') return finish('aborted');
       // A body far over the limit was cut off on purpose: what was read is the response.
       if (why === 'too-large' && status !== 0) return respond();
-      finish(clientError(requestLog, why === 'timeout' ? timeoutMessage : describeNetworkError(error), elapsedMs(), requestBytes));
+      const message = why === 'timeout' ? timeoutMessage : describeNetworkError(error);
+      finish(clientError(keepLog ? requestLog : undefined, message, elapsedMs(), requestBytes));
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -273,7 +279,8 @@ function bodyBytes(body: Dispatcher.DispatchOptions['body']): number {
   return body instanceof Uint8Array ? body.byteLength : 0;
 }
 
-function clientError(requestLog: string, message: string, durationMs: number, requestBytes = 0): WebhookOutcome {
+/** A failed attempt; its log only when `requestLog` is given (invocation logs on). */
+function clientError(requestLog: string | undefined, message: string, durationMs: number, requestBytes = 0): WebhookOutcome {
   return {
     ok: false,
     status: null,
@@ -282,12 +289,15 @@ function clientError(requestLog: string, message: string, durationMs: number, re
     sent: true,
     requestBytes,
     responseBytes: 0,
-    log: {
-      status: null,
-      request: requestLog,
-      response: JSON.stringify({ type: 'client_error', data: { message }, version: '2' }),
-      durationMs,
-    },
+    log:
+      requestLog === undefined
+        ? undefined
+        : {
+            status: null,
+            request: requestLog,
+            response: JSON.stringify({ type: 'client_error', data: { message }, version: '2' }),
+            durationMs,
+          },
   };
 }
 

@@ -118,7 +118,7 @@ describe('signing (Standard Webhooks)', () => {
   test('the invocation log lists the headers sent, never the secret', async () => {
     const trigger = triggerWith({ signing_secret: { value: NEW } });
     const { req, outcome } = await deliver(event(), trigger);
-    const logged = JSON.parse(outcome.log.request) as { headers: Array<{ name: string; value: string }> };
+    const logged = JSON.parse(outcome.log!.request) as { headers: Array<{ name: string; value: string }> };
     expect(logged.headers.map((h) => h.name)).toEqual([
       'Content-Type',
       'User-Agent',
@@ -129,8 +129,8 @@ describe('signing (Standard Webhooks)', () => {
     ]);
     expect(logged.headers.find((h) => h.name === 'webhook-signature')?.value).toBe(req.headers['webhook-signature']);
     const secretBody = NEW.slice('whsec_'.length);
-    expect(outcome.log.request).not.toContain(secretBody);
-    expect(outcome.log.response).not.toContain(secretBody);
+    expect(outcome.log!.request).not.toContain(secretBody);
+    expect(outcome.log!.response).not.toContain(secretBody);
   });
 
   test('a secret from the environment signs as the same value would', async () => {
@@ -189,7 +189,7 @@ describe('trace propagation', () => {
     expect(req.headers.traceparent).toBe(traceparent);
     expect(req.headers.tracestate).toBe(tracestate);
     expect(req.headers['x-evil']).toBeUndefined();
-    const logged = (JSON.parse(outcome.log.request) as { headers: Array<{ name: string }> }).headers.map((h) => h.name);
+    const logged = (JSON.parse(outcome.log!.request) as { headers: Array<{ name: string }> }).headers.map((h) => h.name);
     expect(logged.includes('traceparent')).toBe(traceparent !== undefined);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { resolveTrigger } from '../../src/catalog/triggerRegistry.js';
@@ -78,7 +79,7 @@ function expectTimeout(outcome: WebhookOutcome | 'aborted') {
   expect(outcome).not.toBe('aborted');
   const o = outcome as WebhookOutcome;
   expect(o).toMatchObject({ ok: false, status: null, retryAfterMs: null });
-  expect(JSON.parse(o.log.response)).toEqual({
+  expect(JSON.parse(o.log!.response)).toEqual({
     type: 'client_error',
     data: { message: 'timeout: no complete response within timeout_sec (1s)' },
     version: '2',
@@ -106,5 +107,40 @@ test('timeout_sec bounds an attempt whose server accepts the connection and neve
   } finally {
     await client.close();
     silent.close();
+  }
+});
+
+test('with invocation logs off, an outcome carries no log but still its status and sizes', async () => {
+  const server = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.statusCode = request.url === '/fail' ? 503 : 200;
+      response.setHeader('retry-after', '7');
+      response.end('a body of 20 bytes..');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const withoutLogs = new WebhookClient({ connections: 2, responseBodyLimit: 65_536, invocationLogs: false });
+  const withLogs = new WebhookClient({ connections: 2, responseBodyLimit: 65_536 });
+  try {
+    const ok = (await withoutLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/ok`, 5), 0).done) as WebhookOutcome;
+    expect(ok).toMatchObject({ ok: true, status: 200, sent: true, responseBytes: 20, log: undefined });
+    expect(ok.requestBytes).toBeGreaterThan(0);
+    const failed = (await withoutLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/fail`, 5), 0).done) as WebhookOutcome;
+    expect(failed).toMatchObject({ ok: false, status: 503, retryAfterMs: 7000, log: undefined });
+    const refused = (await withoutLogs.start(event(), triggerFor('http://127.0.0.1:1/closed', 5), 0).done) as WebhookOutcome;
+    expect(refused).toMatchObject({ ok: false, status: null, log: undefined });
+    expect(refused.summary).toContain('ECONNREFUSED');
+    // The same answer with logs on is logged as Hasura logs it.
+    const logged = (await withLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/ok`, 5), 0).done) as WebhookOutcome;
+    expect(JSON.parse(logged.log!.response)).toMatchObject({
+      type: 'webhook_response',
+      data: { status: 200, body: 'a body of 20 bytes..' },
+    });
+  } finally {
+    await withoutLogs.close();
+    await withLogs.close();
+    server.close();
   }
 });
