@@ -186,10 +186,25 @@ export class WebhookClient {
     const kept: Buffer[] = [];
     let keptBytes = 0;
     let seen = 0;
+    /** The response as Hasura logs it (Eventing.HTTP.mkInvocationResp), from the part of its body kept. */
+    const responseLog = (ok: boolean): string => {
+      // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"), and a log the recorder
+      // cannot store fails its whole batch: NUL is shown as U+FFFD, like the bytes that are not UTF-8.
+      const text = Buffer.concat(kept, keptBytes)
+        .toString('utf8')
+        .replace(/\u0000/g, '\uFFFD');
+      // A 2xx as webhook_response with its status, headers and body; any other status as client_error
+      // whose message is the body (the status is in the log's status column).
+      return JSON.stringify(
+        ok
+          ? { type: 'webhook_response', data: { status, headers: loggedResponseHeaders(headers), body: text }, version: '2' }
+          : { type: 'client_error', data: { message: text }, version: '2' },
+      );
+    };
     const respond = () => {
       const ok = status >= 200 && status < 300;
       const durationMs = elapsedMs();
-      const outcome = {
+      finish({
         ok,
         status,
         retryAfterMs: ok ? null : parseRetryAfter(headers['retry-after']),
@@ -197,22 +212,8 @@ export class WebhookClient {
         requestBytes,
         responseBytes: seen,
         summary: `HTTP ${status} in ${durationMs} ms`,
-      };
-      if (!keepLog) return finish({ ...outcome, log: undefined });
-      // NUL cannot be stored in jsonb ("unsupported Unicode escape sequence"), and a log the recorder
-      // cannot store fails its whole batch: NUL is shown as U+FFFD, like the bytes that are not UTF-8.
-      const text = Buffer.concat(kept, keptBytes)
-        .toString('utf8')
-        .replace(/\u0000/g, '\uFFFD');
-      // As Hasura logs them (Eventing.HTTP.mkInvocationResp): a 2xx as webhook_response with its status,
-      // headers and body; any other status as client_error whose message is the body (the status is in
-      // the log's status column).
-      const response = JSON.stringify(
-        ok
-          ? { type: 'webhook_response', data: { status, headers: loggedResponseHeaders(headers), body: text }, version: '2' }
-          : { type: 'client_error', data: { message: text }, version: '2' },
-      );
-      finish({ ...outcome, log: { status, request: requestLog, response, durationMs } });
+        log: keepLog ? { status, request: requestLog, response: responseLog(ok), durationMs } : undefined,
+      });
     };
     const fail = (error: Error) => {
       const why = error instanceof CallEnded ? error.why : ended?.why;
