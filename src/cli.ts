@@ -11,6 +11,8 @@ import { applyMetadata } from './import/applyMetadata.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { waitForDatabase } from './db/waitForDatabase.js';
+import { applyHeapGrowth, type HeapGrowth } from './lib/heapGrowth.js';
+import type { Logger } from 'pino';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 
@@ -58,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      logHeapGrowth(log, applyHeapGrowth(config.heapGrowthPercent));
       try {
         daemon = await startDaemon(config, { env: process.env, log, version: VERSION, signal: starting.signal });
       } catch (error) {
@@ -117,6 +120,14 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`pg-event-triggers: invalid configuration: unknown command "${command}" (try --help)\n`);
       return 2;
   }
+}
+
+/** One line at start on the V8 heap setting, so a memory profile can be read against it. */
+function logHeapGrowth(log: Logger, growth: HeapGrowth): void {
+  if (growth.kind === 'capped')
+    log.info({ heapGrowthPercent: growth.percent }, 'V8 old generation: collected once it grows past the live heap by HEAP_GROWTH_PERCENT');
+  else if (growth.kind === 'v8') log.info({ heapGrowthPercent: 0 }, "V8 old generation: V8's own growth heuristic (HEAP_GROWTH_PERCENT=0)");
+  else log.info({ nodeOption: growth.option }, 'V8 old generation: growth set by the node option, HEAP_GROWTH_PERCENT not applied');
 }
 
 main(process.argv.slice(2)).then(

@@ -45,6 +45,15 @@ describe('settings', () => {
     expect(() => parseCommandLine(['start'], { METRICS_SECRET: 'm', HOST: '0.0.0.0' })).toThrow(ConfigError);
   });
 
+  test('HEAP_GROWTH_PERCENT: 75 by default, 0 for V8 its own heuristic, a clear error out of range', () => {
+    expect(parseCommandLine(['start'], {}).config.heapGrowthPercent).toBe(75);
+    expect(parseCommandLine(['start'], { HEAP_GROWTH_PERCENT: '0' }).config.heapGrowthPercent).toBe(0);
+    expect(parseCommandLine(['start', '--heap-growth-percent', '120'], { HEAP_GROWTH_PERCENT: '10' }).config.heapGrowthPercent).toBe(120);
+    for (const bad of ['-1', '1001', 'half', '12.5']) {
+      expect(() => parseCommandLine(['start'], { HEAP_GROWTH_PERCENT: bad }), bad).toThrow(/HEAP_GROWTH_PERCENT/);
+    }
+  });
+
   test('DEFAULT_CLEANUP_CONFIG is off unless set, and takes a cleanup_config with its defaults', () => {
     expect(parseCommandLine(['start'], {}).config.defaultCleanupConfig).toBeUndefined();
     const env = { DEFAULT_CLEANUP_CONFIG: '{"schedule": "0 3 * * *", "clear_older_than": 168}' };
@@ -235,6 +244,18 @@ describe('the pg-event-triggers command', () => {
     expect(daemon.lines.some((l) => l.includes('pg-event-triggers stopped'))).toBe(true);
     const { rows } = await database.pool.query('select count(*)::int as n from sigterm_catalog.instances');
     expect(rows[0].n).toBe(0);
+    // The start says how V8's old generation is held: HEAP_GROWTH_PERCENT's default.
+    const heapLine = daemon.lines.find((l) => l.includes('heapGrowthPercent'));
+    expect(heapLine && JSON.parse(heapLine)).toMatchObject({ heapGrowthPercent: 75 });
+  });
+
+  test('a --heap-growing-percent given to node wins over HEAP_GROWTH_PERCENT, and the start says so', async () => {
+    const env = { DATABASE_URL: database.db.url, EVENT_TRIGGERS_SCHEMA: 'sigterm_catalog', HEAP_GROWTH_PERCENT: '20' };
+    const daemon = await spawnDaemon(env, 30_000, ['--heap-growing-percent=30']);
+    expect((await daemon.kill('SIGTERM')).code).toBe(0);
+    const line = daemon.lines.find((l) => l.includes('nodeOption'));
+    expect(line && JSON.parse(line)).toMatchObject({ nodeOption: '--heap-growing-percent=30' });
+    expect(daemon.lines.some((l) => l.includes('heapGrowthPercent'))).toBe(false);
   });
 });
 
