@@ -18,9 +18,10 @@ export type PreparedRequest =
       method: string;
       headers: Record<string, string>;
       body: string | undefined;
-      requestLog: string;
+      /** The invocation log's request (built only when asked: logs may be off). */
+      requestLog(): string;
     }
-  | { ok: false; message: string; requestLog: string };
+  | { ok: false; message: string; requestLog(): string };
 
 export interface TransformInput {
   trigger: ResolvedTrigger;
@@ -43,7 +44,7 @@ export function prepareTransformedRequest({ trigger, transform, url: webhook, bo
       body,
     });
   } catch (error) {
-    const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
+    const requestLog = () => `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
     if (error instanceof TransformRunError) return { ok: false, message: `request transform failed: ${error.message}`, requestLog };
     throw error;
   }
@@ -59,7 +60,7 @@ export function prepareTransformedRequest({ trigger, transform, url: webhook, bo
     method: out.method,
     headers,
     body: out.body,
-    requestLog: requestLogOf(out, transform.loggedHeaders, added),
+    requestLog: () => requestLogOf(out, transform.loggedHeaders, added),
   };
 }
 

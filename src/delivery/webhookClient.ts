@@ -92,8 +92,10 @@ class CallEnded extends Error {
 
 export class WebhookClient {
   private readonly agent: Agent;
+  private readonly keepsLogs: boolean;
 
   constructor(private readonly options: WebhookClientOptions) {
+    this.keepsLogs = options.invocationLogs !== false;
     this.agent = new Agent({
       connections: options.connections,
       pipelining: 1,
@@ -118,7 +120,7 @@ export class WebhookClient {
     if (trigger.transform) return this.startTransformed(event, trigger, trigger.transform, body);
     // Signed triggers and traced events add headers of their own to the trigger's (attemptHeaders.ts).
     const sent = attemptHeaders(trigger, { id: event.id, traceContext: event.trace_context, body, now: Date.now() });
-    const requestLog = `{"payload":${body},"headers":${sent.loggedJson},"version":"2"}`;
+    const requestLog = this.keepsLogs ? `{"payload":${body},"headers":${sent.loggedJson()},"version":"2"}` : undefined;
     if (!trigger.target) return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const { origin, path } = trigger.target;
@@ -129,7 +131,7 @@ export class WebhookClient {
   /** The request_transform's request instead (transformedRequest.ts); a transform that fails is a failed attempt. */
   private startTransformed(event: ClaimedEvent, trigger: ResolvedTrigger, transform: TriggerTransform, body: string): WebhookCall {
     if (!trigger.target || trigger.url === undefined) {
-      const requestLog = `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}`;
+      const requestLog = this.keepsLogs ? `{"payload":${body},"headers":${trigger.loggedHeadersJson},"version":"2"}` : undefined;
       return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
     }
     const prepared = prepareTransformedRequest({
@@ -139,20 +141,20 @@ export class WebhookClient {
       body,
       addHeaders: (sentBody) => addedHeaders(trigger, { id: event.id, traceContext: event.trace_context, body: sentBody, now: Date.now() }),
     });
-    if (!prepared.ok) return finished(clientError(prepared.requestLog, prepared.message, 0));
+    if (!prepared.ok) return finished(clientError(this.keepsLogs ? prepared.requestLog() : undefined, prepared.message, 0));
     const timeoutMs = trigger.retry.timeout_sec * 1000;
-    const { origin, path, method, headers, requestLog } = prepared;
+    const { origin, path, method, headers } = prepared;
     return this.send(
       trigger,
       { origin, path, method, headers, body: prepared.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-      requestLog,
+      this.keepsLogs ? prepared.requestLog() : undefined,
     );
   }
 
   /** Dispatches one request and settles its outcome (see start). */
-  private send(trigger: ResolvedTrigger, request: Dispatcher.DispatchOptions, requestLog: string): WebhookCall {
-    const keepLog = this.options.invocationLogs !== false;
-    const limit = keepLog ? this.options.responseBodyLimit : 0;
+  /** `requestLog` is undefined when invocation logs are off: then no log is built, nor a response body kept. */
+  private send(trigger: ResolvedTrigger, request: Dispatcher.DispatchOptions, requestLog: string | undefined): WebhookCall {
+    const limit = requestLog === undefined ? 0 : this.options.responseBodyLimit;
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const started = performance.now();
     const elapsedMs = () => Math.round(performance.now() - started);
@@ -176,7 +178,7 @@ export class WebhookClient {
       ended = new CallEnded(why);
       controller?.abort(ended);
       // A body cut off for its size is still answered with what was read (onResponseError, below).
-      if (why === 'timeout') finish(clientError(keepLog ? requestLog : undefined, timeoutMessage, elapsedMs(), requestBytes));
+      if (why === 'timeout') finish(clientError(requestLog, timeoutMessage, elapsedMs(), requestBytes));
       if (why === 'aborted') finish('aborted');
     };
     const timer = setTimeout(() => end('timeout'), timeoutMs);
@@ -212,7 +214,7 @@ export class WebhookClient {
         requestBytes,
         responseBytes: seen,
         summary: `HTTP ${status} in ${durationMs} ms`,
-        log: keepLog ? { status, request: requestLog, response: responseLog(ok), durationMs } : undefined,
+        log: requestLog === undefined ? undefined : { status, request: requestLog, response: responseLog(ok), durationMs },
       });
     };
     const fail = (error: Error) => {
@@ -221,7 +223,7 @@ export class WebhookClient {
       // A body far over the limit was cut off on purpose: what was read is the response.
       if (why === 'too-large' && status !== 0) return respond();
       const message = why === 'timeout' ? timeoutMessage : describeNetworkError(error);
-      finish(clientError(keepLog ? requestLog : undefined, message, elapsedMs(), requestBytes));
+      finish(clientError(requestLog, message, elapsedMs(), requestBytes));
     };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {

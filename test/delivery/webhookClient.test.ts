@@ -40,7 +40,7 @@ afterAll(() => {
   listener?.kill('SIGKILL');
 });
 
-function triggerFor(url: string, timeoutSec: number) {
+function triggerFor(url: string, timeoutSec: number, more: Record<string, unknown> = {}) {
   return resolveTrigger(
     randomUUID(),
     {
@@ -50,6 +50,7 @@ function triggerFor(url: string, timeoutSec: number) {
       headers: [],
       retry_conf: { num_retries: 0, interval_sec: 0, timeout_sec: timeoutSec },
       trigger_on_replication: false,
+      ...more,
     },
     {},
   );
@@ -132,7 +133,43 @@ test('with invocation logs off, an outcome carries no log but still its status a
     const refused = (await withoutLogs.start(event(), triggerFor('http://127.0.0.1:1/closed', 5), 0).done) as WebhookOutcome;
     expect(refused).toMatchObject({ ok: false, status: null, log: undefined });
     expect(refused.summary).toContain('ECONNREFUSED');
-    // The same answer with logs on is logged as Hasura logs it.
+    // Every other way an attempt ends carries no log either: no webhook URL, a request transform that
+    // sends or that fails, a timeout.
+    const unresolved = resolveTrigger(
+      randomUUID(),
+      {
+        name: 't',
+        table: { schema: 'public', name: 'items' },
+        webhook_from_env: 'NOT_SET_ANYWHERE',
+        headers: [],
+        retry_conf: { num_retries: 0, interval_sec: 0, timeout_sec: 5 },
+        trigger_on_replication: false,
+      },
+      {},
+    );
+    expect(await withoutLogs.start(event(), unresolved, 0).done).toMatchObject({ ok: false, sent: false, log: undefined });
+    const transform = { request_transform: { version: 2, body: { action: 'transform', template: '{"op": {{$body.event.op}}}' } } };
+    const transformed = (await withoutLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/ok`, 5, transform), 0)
+      .done) as WebhookOutcome;
+    expect(transformed).toMatchObject({ ok: true, status: 200, log: undefined });
+    const failing = { request_transform: { version: 2, body: { action: 'transform', template: '{{ head("") }}' } } };
+    const failedTransform = await withoutLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/ok`, 5, failing), 0).done;
+    expect(failedTransform).toMatchObject({ ok: false, status: null, log: undefined });
+    expect((failedTransform as WebhookOutcome).summary).toContain('request transform failed');
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port: silentPort } = silent.address() as net.AddressInfo;
+      const timedOut = await withoutLogs.start(event(), triggerFor(`http://127.0.0.1:${silentPort}/hook`, 1), 0).done;
+      expect(timedOut).toMatchObject({ ok: false, status: null, log: undefined });
+      expect((timedOut as WebhookOutcome).summary).toContain('timeout');
+    } finally {
+      silent.close();
+    }
+    // The same answers with logs on are logged as Hasura logs them.
+    const transformedLogged = (await withLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/ok`, 5, transform), 0)
+      .done) as WebhookOutcome;
+    expect(JSON.parse(transformedLogged.log!.request)).toMatchObject({ payload: { op: 'INSERT' } });
     const logged = (await withLogs.start(event(), triggerFor(`http://127.0.0.1:${port}/ok`, 5), 0).done) as WebhookOutcome;
     expect(JSON.parse(logged.log!.response)).toMatchObject({
       type: 'webhook_response',
