@@ -112,7 +112,7 @@ async function main() {
         if (drain.attemptsPerWrite !== undefined)
           results.add('daemon.drainPerWrite', 'pg-event-triggers drain: attempts per recorder write', '', drain.attemptsPerWrite);
       }
-      // The same drain with INVOCATION_LOGS=false: what the invocation logs cost, and issue 15's second ratio.
+      // The same drain with INVOCATION_LOGS=false: what the invocation logs cost a drain.
       const withoutLogs = (url: string) => startDaemon(url, { INVOCATION_LOGS: 'false' });
       for (let run = 0; run < options.runs; run += 1) {
         const drain = await backlogDrain(ours, sink, withoutLogs, options.events, options.connections, false, databaseCpu);

@@ -4,6 +4,7 @@
  * prints one line and exits 1; SIGTERM and SIGINT drain gracefully (a second signal exits at once).
  */
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { ConfigError, helpText, parseCommandLine } from './config.js';
 import { startDaemon, StartupAborted, StartupError, type DaemonHandle } from './daemon.js';
 import { embeddedDatabaseNotice, PASSWORD_FILE } from './db/embedded.js';
@@ -12,7 +13,6 @@ import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { waitForDatabase } from './db/waitForDatabase.js';
 import { applyHeapGrowth, type HeapGrowth } from './lib/heapGrowth.js';
-import type { Logger } from 'pino';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 

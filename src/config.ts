@@ -76,7 +76,7 @@ const SETTINGS = [
     help: 'Write one invocation log row per delivery attempt.' },
   { key: 'heapGrowthPercent', env: ['HEAP_GROWTH_PERCENT'], flag: 'heap-growth-percent', kind: 'integer', default: 75, min: 0,
     max: 1000,
-    help: "How far (percent) V8's old generation may grow past the live heap before it is collected again: lower holds less memory under load for a little more CPU. 0: V8's own heuristic (up to about 4 times the live heap). A --heap-growing-percent given to node itself wins." },
+    help: "How far (percent) V8's old generation may grow past the live heap before it is collected again: lower holds less memory under load for a little more CPU. 0: V8's own heuristic (up to about 4 times the live heap). A --heap-growing-percent given to node on its command line wins." },
   { key: 'stringifyNumericTypes', env: ['STRINGIFY_NUMERIC_TYPES', 'HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES'], flag: 'stringify-numeric-types',
     kind: 'boolean', default: false,
     help: "Triggers created without stringify_numeric_types send bigint, numeric, double precision and money values as JSON strings, as Hasura with the same setting (flag alone: true). Off, they are JSON numbers with every digit PostgreSQL wrote; JavaScript's JSON.parse rounds bigints beyond 2^53." },

@@ -20,7 +20,7 @@ function peakOldGeneration(percent: number | undefined): number {
   const script = `
     import v8 from 'node:v8';
     const { applyHeapGrowth } = await import(process.argv[1]);
-    if (process.argv[2] !== 'v8') applyHeapGrowth(Number(process.argv[2]), { execArgv: [], nodeOptions: undefined });
+    if (process.argv[2] !== 'v8') applyHeapGrowth(Number(process.argv[2]), []);
     const old = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
     const window = new Array(15_000);
     let peak = 0;
@@ -42,19 +42,16 @@ test('a capped growth holds far less garbage in the old generation than V8 left 
   expect(existsSync(MODULE), `${MODULE} is missing: run "npm run build" (npm test does it first)`).toBe(true);
   const v8Own = peakOldGeneration(undefined);
   const capped = peakOldGeneration(20);
-  expect(v8Own).toBeGreaterThan(40);
   expect(capped).toBeLessThan(v8Own * 0.7);
 });
 
 test('a --heap-growing-percent given to node wins; 0 leaves V8 its own heuristic', () => {
-  const none = { execArgv: [], nodeOptions: undefined };
-  expect(applyHeapGrowth(0, none)).toEqual({ kind: 'v8' });
-  expect(applyHeapGrowth(50, { execArgv: ['--heap-growing-percent=30'], nodeOptions: undefined })).toEqual({
-    kind: 'node-option',
-    option: '--heap-growing-percent=30',
-  });
-  expect(applyHeapGrowth(50, { execArgv: [], nodeOptions: '--max-old-space-size=512 --heap_growing_percent=80' })).toEqual({
+  expect(applyHeapGrowth(0, [])).toEqual({ kind: 'v8' });
+  expect(applyHeapGrowth(50, ['--heap-growing-percent=30'])).toEqual({ kind: 'node-option', option: '--heap-growing-percent=30' });
+  expect(applyHeapGrowth(50, ['--max-old-space-size=512', '--heap_growing_percent=80'])).toEqual({
     kind: 'node-option',
     option: '--heap_growing_percent=80',
   });
+  // Only the option itself, not a path or value that happens to contain its name.
+  expect(applyHeapGrowth(0, ['--cpu-prof-dir=/tmp/--heap-growing-percent=1'])).toEqual({ kind: 'v8' });
 });
