@@ -132,7 +132,6 @@ export async function startDaemon(config: Config, deps: DaemonDeps): Promise<Dae
     heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     takeoverIntervalMs: presence.intervalMs,
     maxWaitingEvents: config.maxWaitingEvents,
-    invocationLogs: config.invocationLogs,
     circuits: { threshold: config.circuitThreshold, cooldownMs: config.circuitCooldownMs, maxCooldownMs: config.circuitMaxCooldownMs },
     metrics: metrics.delivery,
     inspect,

@@ -32,7 +32,6 @@ export interface AttemptsOptions {
   recorder: Recorder;
   /** The delivery metrics' clock (eventTimings.ts). */
   timings: EventTimings;
-  invocationLogs: boolean;
   /** Whether a retry after this delay is parked in the database rather than waited for here. */
   parksRetry(triggerName: string, delayMs: number): boolean;
 }
@@ -57,7 +56,8 @@ export class Attempts {
     void call.done.then((outcome) => {
       if (outcome === 'aborted' || live.call !== call) return;
       live.call = undefined;
-      live.pendingLog = this.options.invocationLogs ? outcome.log : undefined;
+      // Undefined when invocation logs are off: the webhook client builds none then.
+      live.pendingLog = outcome.log;
       this.options.timings.attemptEnded(context.triggerName, outcome);
       // Only a request that was sent says something of the endpoint.
       if (outcome.sent && live.endpoint !== undefined) {

@@ -50,7 +50,6 @@ export interface EngineOptions {
   heartbeatTimeoutMs: number;
   takeoverIntervalMs: number;
   maxWaitingEvents: number;
-  invocationLogs: boolean;
   circuits: CircuitSettings;
   /** Hasura's event-trigger metrics, updated as events go (see eventTimings.ts). */
   metrics: DeliveryMetrics;
@@ -146,7 +145,6 @@ export class DeliveryEngine implements LocalEngine {
       circuits: this.circuits,
       recorder: this.recorder,
       timings: this.timings,
-      invocationLogs: options.invocationLogs,
       parksRetry: (triggerName, delayMs) => this.parksRetry(triggerName, delayMs),
     });
   }

@@ -151,8 +151,10 @@ export class WebhookClient {
     );
   }
 
-  /** Dispatches one request and settles its outcome (see start). */
-  /** `requestLog` is undefined when invocation logs are off: then no log is built, nor a response body kept. */
+  /**
+   * Dispatches one request and settles its outcome (see start). `requestLog` is undefined when
+   * invocation logs are off: then no log is built, nor a response body kept.
+   */
   private send(trigger: ResolvedTrigger, request: Dispatcher.DispatchOptions, requestLog: string | undefined): WebhookCall {
     const limit = requestLog === undefined ? 0 : this.options.responseBodyLimit;
     const timeoutMs = trigger.retry.timeout_sec * 1000;
