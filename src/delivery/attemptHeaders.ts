@@ -13,8 +13,8 @@ import { traceHeaders } from './traceContext.js';
 export interface AttemptHeaders {
   /** What is sent: lower-case names. */
   sent: Record<string, string>;
-  /** The invocation log's request.headers, as JSON text (built only when asked: logs may be off). */
-  loggedJson(): string;
+  /** The headers this attempt added to the trigger's (none for most triggers): see loggedHeadersJson. */
+  added: Array<[string, string]>;
 }
 
 export interface AttemptInput {
@@ -32,11 +32,16 @@ type HeaderTrigger = Pick<ResolvedTrigger, 'headers' | 'loggedHeadersJson' | 'si
 
 export function attemptHeaders(trigger: HeaderTrigger, attempt: AttemptInput): AttemptHeaders {
   const added = addedHeaders(trigger, attempt);
-  if (added.length === 0) return { sent: trigger.headers, loggedJson: () => trigger.loggedHeadersJson };
+  if (added.length === 0) return { sent: trigger.headers, added };
   // These replace a trigger header of the same name: a signature must be the one that matches the body.
   const sent: Record<string, string> = { ...trigger.headers };
   for (const [name, value] of added) sent[name] = value;
-  return { sent, loggedJson: () => loggedWith(trigger, added) };
+  return { sent, added };
+}
+
+/** The invocation log's request.headers for an attempt, as JSON text: rendered only when logs are on. */
+export function loggedHeadersJson(trigger: HeaderTrigger, added: Array<[string, string]>): string {
+  return added.length === 0 ? trigger.loggedHeadersJson : loggedWith(trigger, added);
 }
 
 /** The headers this event and attempt add (signature, trace context); none for most triggers. */

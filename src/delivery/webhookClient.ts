@@ -5,7 +5,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedTrigger, TriggerTransform } from '../catalog/triggerRegistry.js';
-import { addedHeaders, attemptHeaders } from './attemptHeaders.js';
+import { addedHeaders, attemptHeaders, loggedHeadersJson } from './attemptHeaders.js';
 import { prepareTransformedRequest } from './transformedRequest.js';
 
 /** An event as claimed from the database: what the body is built from. */
@@ -120,7 +120,7 @@ export class WebhookClient {
     if (trigger.transform) return this.startTransformed(event, trigger, trigger.transform, body);
     // Signed triggers and traced events add headers of their own to the trigger's (attemptHeaders.ts).
     const sent = attemptHeaders(trigger, { id: event.id, traceContext: event.trace_context, body, now: Date.now() });
-    const requestLog = this.keepsLogs ? `{"payload":${body},"headers":${sent.loggedJson()},"version":"2"}` : undefined;
+    const requestLog = this.keepsLogs ? `{"payload":${body},"headers":${loggedHeadersJson(trigger, sent.added)},"version":"2"}` : undefined;
     if (!trigger.target) return finished(clientError(requestLog, trigger.problem ?? 'the webhook URL is not configured', 0));
     const timeoutMs = trigger.retry.timeout_sec * 1000;
     const { origin, path } = trigger.target;
